@@ -21,10 +21,15 @@ class TrainParams:
     limit_train: int | None = None  # stratified, deterministic per task (not per seed)
     limit_eval: int | None = None  # applies to validation and test
     latency_docs: int = 32  # documents timed one at a time for latency p50/p95
+    # speed options that change the numbers (runtime-only ones live in bench.speed):
+    precision: str = "auto"  # auto = bf16 on CUDA with bf16, else fp32 (CPU bf16: opt in, docs/PERFORMANCE.md)
+    group_by_length: bool = False  # True = batches of similar lengths (less padding on short, varied texts)
 
     def __post_init__(self) -> None:
         from bench.errors import ConfigError
+        from bench.speed import validate_precision
 
+        validate_precision(self.precision)
         for name in ("batch_size", "eval_batch_size", "grad_accum"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training parameter {name} must be >= 1 (got {getattr(self, name)})")
@@ -87,15 +92,17 @@ def canonical_json(obj: Any) -> str:
 
 
 def resolved(cell: Cell) -> dict[str, Any]:
-    """The cell plus what its names stand for: task spec (version, source) and model identity."""
+    """The cell plus what its names stand for: task spec (version, source), the task's data
+    fingerprint (cached per task, see bench.cache) and model identity."""
+    from bench.cache import task_identity
     from bench.models import get_model
-    from bench.tasks import get_task
+    from bench.speed import resolve_precision
 
-    spec = get_task(cell.task)
     return {
         "cell": cell.to_dict(),
-        "task": {"version": spec.version, "spec_sha": hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]},
+        "task": task_identity(cell.task),
         "model": get_model(cell.model).identity(),
+        "precision": resolve_precision(cell.train.precision),  # "auto" resolves per machine
     }
 
 

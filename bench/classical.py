@@ -9,6 +9,7 @@ import numpy as np
 from bench.cell import Cell
 from bench.data import TaskData
 from bench.imbalance import ImbalanceStrategy
+from bench.metrics import classification_metrics, softmax
 from bench.train import FitResult
 
 
@@ -19,11 +20,13 @@ def fit_predict_classical(cell: Cell, data: TaskData, strategy: ImbalanceStrateg
     train, val, test = (data.splits[s] for s in ("train", "validation", "test"))
     members, val_logits, test_logits = [], [], []
     t_train = t_eval = 0.0
+    n_seen = 0
     for m in range(strategy.n_members()):
         seed = cell.seed if strategy.n_members() == 1 else cell.seed * 1000 + m
         plan = strategy.fit_resample(train.labels, data.num_labels, seed)
         texts = [train.texts[i] for i in plan.indices]
         y = train.labels[plan.indices]
+        n_seen += len(y)
         weights = None
         if plan.class_weights is not None:
             weights = np.asarray(plan.class_weights)[y]
@@ -41,15 +44,16 @@ def fit_predict_classical(cell: Cell, data: TaskData, strategy: ImbalanceStrateg
         t_eval += time.perf_counter() - t0
         val_logits.append(vl)
         test_logits.append(tl)
-        members.append({"member": m, "seed": seed, "plan": plan.summary()})
+        members.append({"member": m, "seed": seed, "plan": plan.summary(),
+                        "test_metrics": classification_metrics(test.labels, softmax(tl), data.label_names)})
     n_params = int(clf.coef_.size + clf.intercept_.size)
-    timing = {"train_seconds": t_train, "eval_seconds": t_eval, "train_samples": len(plan.indices),
+    timing = {"train_seconds": t_train, "eval_seconds": t_eval, "train_samples": n_seen,
               "train_real_tokens": None, "train_tokens": None}
     info = {"device": {"kind": "cpu", "bf16": False}, "params_total": n_params, "params_trainable": n_params,
             "context": {"note": "tfidf-logreg reads whole texts; context policy and max_length do not apply"},
             "plan": members[0]["plan"]}
-    return FitResult(np.mean(val_logits, axis=0), np.mean(test_logits, axis=0), timing, info,
-                     members if len(members) > 1 else [])
+    return FitResult(strategy.combine(val_logits), strategy.combine(test_logits), timing, info,
+                     members if len(members) > 1 else [], test_logits)
 
 
 def _full_logits(clf, x, k: int) -> np.ndarray:

@@ -32,6 +32,13 @@ def add_cell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-train", type=int, default=None, help="stratified training subset (per task, not per seed)")
     p.add_argument("--limit-eval", type=int, default=None, help="stratified validation/test subsets")
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs (0 = off)")
+    from bench.speed import add_speed_args
+
+    add_speed_args(p)
+    p.add_argument("--adapt", default="none", help="adaptation stage before fine-tuning NAME[:k=v,...] (bench ls adapt)")
+    p.add_argument("--train-domains", default=None, help="train on these domains only: A,B or all (task domain column)")
+    p.add_argument("--eval-domains", default=None, help="evaluate per target domain: A,B or all (default with "
+                   "--train-domains: all)")
 
 
 def cell_from_args(args: argparse.Namespace):
@@ -45,13 +52,21 @@ def cell_from_args(args: argparse.Namespace):
     }.items() if v is not None}
     if args.patience is not None:
         overrides["early_stopping_patience"] = args.patience or None
+    from bench.speed import speed_from_args
+
+    overrides.update(speed_from_args(args))
     train = TrainParams(**overrides)
     method, mparams = _named(args.method)
     imb, iparams = _named(args.imbalance)
     ctx, cparams = _named(args.context)
+    from bench.domains import parse_domains
+
+    adapt, aparams = _named(args.adapt)
+    domain_fields = {"adapt": adapt, "adapt_params": aparams, "train_domains": parse_domains(args.train_domains),
+                     "eval_domains": parse_domains(args.eval_domains)}
     return Cell(task=args.task, model=args.model, method=method, method_params=mparams, imbalance=imb,
                 imbalance_params=iparams, context=ctx, context_params=cparams, max_length=args.max_length,
-                seed=args.seed, train=train)
+                seed=args.seed, train=train, **domain_fields)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -78,11 +93,20 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _component_registry(what: str):
+    from bench.adapt import ADAPT
     from bench.context import CONTEXT
     from bench.imbalance import IMBALANCE
     from bench.methods import METHODS
 
-    return {"imbalance": IMBALANCE, "context": CONTEXT, "methods": METHODS}[what]
+    return {"imbalance": IMBALANCE, "context": CONTEXT, "methods": METHODS, "adapt": ADAPT}[what]
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from bench.domains import format_transfer, transfer_table
+
+    table = transfer_table(args.results, metric=args.metric, min_n=args.min_n)
+    print(table.to_csv(index=False) if args.csv else format_transfer(table))
+    return 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -110,6 +134,10 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "matrix", None):
+        from bench.matrix_cli import cmd_matrix
+
+        return cmd_matrix(args)
     from bench.pipeline import failed_record, run_cell, save_record, validate_cell
     from bench.record import check_writable
 
@@ -176,8 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies or methods")
-    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods"])
+    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt"])
     p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("transfer", help="source x target domain transfer table of cross-domain records")
+    p.add_argument("--results", default="results", help="results folder (with records/)")
+    p.add_argument("--metric", default=None, help="metric (default: each task's main score)")
+    p.add_argument("--min-n", type=int, default=1, help="hide target domains with fewer test rows")
+    p.add_argument("--csv", action="store_true")
+    p.set_defaults(func=cmd_transfer)
 
     p = sub.add_parser("data", help="a task's data card")
     p.add_argument("task")
@@ -189,7 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_cell_args(p)
     p.add_argument("--out", default="results", help="output folder (records land in OUT/records/)")
     p.add_argument("--save-model", default=None, help="save the fine-tuned model + tokenizer here")
+    from bench.matrix_cli import add_matrix_args
+
+    add_matrix_args(p)
     p.set_defaults(func=cmd_run)
+    from bench.perf import add_perf_parser
+
+    add_perf_parser(sub)
+    from bench.check_cli import add_check_parsers
+
+    add_check_parsers(sub)
+    from bench.report.cli import add_report_parsers
+
+    add_report_parsers(sub)
     return ap
 
 

@@ -67,7 +67,7 @@ def describe(registry: Registry[type[Component]]) -> list[dict[str, str]]:
     rows = []
     for name, cls in registry.items():
         fields = ", ".join(
-            f"{k}={v.default!r}" for k, v in cls.model_fields.items()
+            f"{k}=(required)" if v.is_required() else f"{k}={v.default!r}" for k, v in cls.model_fields.items()
         )
         rows.append({"name": name, "params": fields, "summary": cls.summary})
     return rows

@@ -150,8 +150,10 @@ def tiny_config(vocab_size: int, num_labels: int):
     )
 
 
-def load_classifier(spec: ModelSpec, label_names: list[str], vocab_size: int):
-    """A sequence classifier with a fresh head of ``len(label_names)`` outputs."""
+def load_classifier(spec: ModelSpec, label_names: list[str], vocab_size: int, **load_kwargs):
+    """A sequence classifier with a fresh head of ``len(label_names)`` outputs. ``load_kwargs`` go to
+    ``from_pretrained`` (e.g. ``attn_implementation``, ``output_loading_info``; random-init models
+    take ``attn_implementation`` only)."""
     from transformers import AutoModelForSequenceClassification, logging
 
     id2label = dict(enumerate(label_names))
@@ -159,13 +161,14 @@ def load_classifier(spec: ModelSpec, label_names: list[str], vocab_size: int):
     if spec.random_init:
         cfg = tiny_config(vocab_size, len(label_names))
         cfg.id2label, cfg.label2id = id2label, label2id
-        return AutoModelForSequenceClassification.from_config(cfg)
+        return AutoModelForSequenceClassification.from_config(
+            cfg, **{k: v for k, v in load_kwargs.items() if k == "attn_implementation"})
     prev = logging.get_verbosity()
     logging.set_verbosity_error()  # "newly initialized head" is expected
     try:
         return AutoModelForSequenceClassification.from_pretrained(
             model_path(spec), revision=spec.revision, num_labels=len(label_names),
-            id2label=id2label, label2id=label2id,
+            id2label=id2label, label2id=label2id, **load_kwargs,
         )
     finally:
         logging.set_verbosity(prev)

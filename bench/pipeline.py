@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.adapt import ADAPT
 from bench.cell import Cell, cell_id
 from bench.components import build
 from bench.context import CONTEXT
@@ -23,6 +24,7 @@ from bench.imbalance import IMBALANCE
 from bench.methods import METHODS
 from bench.metrics import classification_metrics, confusion, per_class, roc_curves, softmax
 from bench.models import get_model
+from bench.phase import phase
 from bench.record import SCHEMA_VERSION, record_path, write_json_atomic
 from bench.tasks import get_task
 
@@ -32,8 +34,11 @@ log = logging.getLogger(__name__)
 def cell_data(cell: Cell) -> TaskData:
     """The task's data with the cell's (seed-independent) limits applied."""
     from bench.data import load_task_data
+    from bench.domains import apply_domains
 
-    data = load_task_data(get_task(cell.task))
+    data, domain_plan = apply_domains(load_task_data(get_task(cell.task)), cell.train_domains, cell.eval_domains)
+    if domain_plan is not None:  # source/target domains first, then the limits within them
+        data = replace(data, stats={**data.stats, "domains": domain_plan})
     splits = dict(data.splits)
     tp = cell.train
     for name, limit in (("train", tp.limit_train), ("validation", tp.limit_eval), ("test", tp.limit_eval)):
@@ -55,8 +60,20 @@ def validate_cell(cell: Cell) -> None:
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
     build(IMBALANCE, cell.imbalance, cell.imbalance_params)
-    build(CONTEXT, cell.context, cell.context_params)
-    build(METHODS, cell.method, cell.method_params)
+    policy = build(CONTEXT, cell.context, cell.context_params)
+    if mspec.kind == "hf":  # window-size checks need the tokenizer's special tokens
+        from bench.models import load_tokenizer
+
+        policy.check(cell.max_length, load_tokenizer(mspec))
+    method = build(METHODS, cell.method, cell.method_params)
+    adaptation = build(ADAPT, cell.adapt, cell.adapt_params)
+    if mspec.kind != "hf" and (cell.method != "full" or cell.adapt != "none"):
+        from bench.errors import ConfigError
+
+        raise ConfigError(f"model {mspec.name!r} is not a transformer: method {method.name!r} and "
+                          f"adaptation {adaptation.name!r} need one (use method full, adapt none)")
+    if cell.train_domains is not None or cell.eval_domains is not None:
+        cell_data(cell)  # unknown domain names fail here, before anything is written
 
 
 def run_cell(cell: Cell, save_model: str | None = None) -> dict:
@@ -73,15 +90,28 @@ def run_cell(cell: Cell, save_model: str | None = None) -> dict:
     strategy = build(IMBALANCE, cell.imbalance, cell.imbalance_params)
     policy = build(CONTEXT, cell.context, cell.context_params)
     method = build(METHODS, cell.method, cell.method_params)
+    phase("data")
     data = cell_data(cell)
+    adapted = None
+    phase("train")
     with PeakRSS() as mem:
         if mspec.kind == "classical":
             fit = fit_predict_classical(cell, data, strategy)
         else:
-            fit = fit_predict(cell, data, mspec, strategy, policy, method, save_model=save_model)
+            from bench.adapt import adapt_encoder
+
+            adapted = adapt_encoder(cell, data, mspec, build(ADAPT, cell.adapt, cell.adapt_params))
+            encoder = adapted.spec if adapted else mspec
+            if method.trains_encoder:
+                fit = fit_predict(cell, data, encoder, strategy, policy, method, save_model=save_model)
+            else:
+                from bench.probe import fit_predict_probe
+
+                fit = fit_predict_probe(cell, data, encoder, strategy, policy, method, save_model=save_model)
+    phase("metrics")
     train_split, val, test = (data.splits[s] for s in ("train", "validation", "test"))
     train_counts = train_split.counts(data.num_labels)
-    test_logits = strategy.adjust(fit.val_logits, val.labels, fit.test_logits, train_counts)
+    test_logits, adjustment = strategy.adjust(fit.val_logits, val.labels, fit.test_logits, train_counts)
     proba = softmax(test_logits)
     minority = int(np.argmin([c if c > 0 else np.inf for c in train_counts]))
     metrics = classification_metrics(test.labels, proba, data.label_names, minority=minority)
@@ -105,9 +135,12 @@ def run_cell(cell: Cell, save_model: str | None = None) -> dict:
         "per_class": per_class(test.labels, proba, data.label_names),
         "confusion_matrix": confusion(test.labels, proba, data.num_labels),
         "roc_curves": roc_curves(test.labels, proba, data.label_names),
-        "imbalance": {"strategy": strategy.name, "params": strategy.params(), **fit.info.pop("plan")},
+        "imbalance": {"strategy": strategy.name, "params": strategy.params(), **fit.info.pop("plan"),
+                      "adjustment": adjustment},
         "context": {"policy": policy.name, "params": policy.params(), **fit.info.pop("context")},
         "method": {"name": method.name, "params": method.params()},
+        "adapt": adapted.record if adapted else {"name": "none"},
+        "domains": _domain_section(data, proba),
         "members": fit.members,
         "timing": timing,
         "cost": fit.info,
@@ -119,6 +152,15 @@ def run_cell(cell: Cell, save_model: str | None = None) -> dict:
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _domain_section(data: TaskData, proba: np.ndarray) -> dict | None:
+    plan = data.stats.get("domains")
+    if plan is None:
+        return None
+    from bench.domains import domain_metrics
+
+    return domain_metrics(data.splits["test"], proba, data.label_names, data.spec.main_score, plan)
 
 
 def _timing(t: dict, n_test: int, peak_rss_mb: float, wall: float) -> dict:

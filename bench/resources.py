@@ -50,17 +50,17 @@ class Device:
         return {"kind": self.kind, "bf16": self.bf16}
 
 
-def pick_device(prefer: str | None = None) -> Device:
-    """``BENCH_DEVICE=cpu|cuda`` overrides; ``BENCH_BF16=0|1`` overrides the precision choice."""
+def pick_device(prefer: str | None = None, precision: str = "auto") -> Device:
+    """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and on
+    CPUs with native bf16 (``BENCH_BF16=0|1`` overrides auto; see bench.speed.resolve_precision)."""
     import torch
+
+    from bench.speed import resolve_precision
 
     prefer = prefer or os.environ.get("BENCH_DEVICE")
     cuda = torch.cuda.is_available() if prefer in (None, "", "auto", "cuda") else False
     kind = "cuda" if cuda else "cpu"
-    bf16 = bool(cuda and torch.cuda.is_bf16_supported())
-    if os.environ.get("BENCH_BF16") in ("0", "1"):
-        bf16 = os.environ["BENCH_BF16"] == "1"
-    return Device(kind, bf16)
+    return Device(kind, resolve_precision(precision, kind) == "bf16")
 
 
 class PeakRSS:

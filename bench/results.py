@@ -41,13 +41,19 @@ def config_label(cell: dict) -> str:
 
 def load_frame(results_dir: str | Path, include_failed: bool = True):
     """All records under ``results_dir/records`` as a DataFrame (metrics.* and timing.* flattened)."""
-    import pandas as pd
-
     folder = Path(results_dir)
     if not (folder / "records").is_dir():
         raise BenchError(f"no records found: {folder / 'records'} does not exist (run bench run --out {folder})")
+    df = frame_of(list(iter_records(folder)), folder / "records")
+    return df if include_failed else df[df["status"] == "ok"].reset_index(drop=True)
+
+
+def frame_of(records: list[dict], source: str | Path = "records"):
+    """Records (already read) -> the DataFrame ``load_frame`` returns, a row per record."""
+    import pandas as pd
+
     rows = []
-    for rec in iter_records(folder):
+    for rec in records:
         cell = rec["cell"]
         row = {
             "cell_id": rec["cell_id"], "status": rec["status"], "task": cell["task"], "model": cell["model"],
@@ -67,6 +73,5 @@ def load_frame(results_dir: str | Path, include_failed: bool = True):
                 row[f"timing.{key}"] = value
         rows.append(row)
     if not rows:
-        raise BenchError(f"no records found in {folder / 'records'}")
-    df = pd.DataFrame(rows)
-    return df if include_failed else df[df["status"] == "ok"].reset_index(drop=True)
+        raise BenchError(f"no records found in {source}")
+    return pd.DataFrame(rows)

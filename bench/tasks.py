@@ -107,8 +107,8 @@ def tasks_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "tasks"
 
 
-def load_task_file(path: str | Path) -> TaskSpec:
-    path = Path(path)
+def read_yaml_mapping(path: Path, kind: str) -> dict:
+    """A YAML file that must hold a mapping (task and matrix files); errors say file:line:col."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -116,9 +116,15 @@ def load_task_file(path: str | Path) -> TaskSpec:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: YAML syntax error: {getattr(err, 'problem', err)}") from None
     except OSError as err:
-        raise ConfigError(f"{path}: cannot read task file: {err.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {kind} file: {err.strerror}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a task file must be a mapping of fields")
+        raise ConfigError(f"{path}: a {kind} file must be a mapping of fields")
+    return raw
+
+
+def load_task_file(path: str | Path) -> TaskSpec:
+    path = Path(path)
+    raw = read_yaml_mapping(path, "task")
     try:
         return TaskSpec(**raw, path=str(path))
     except ValidationError as err:

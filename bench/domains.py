@@ -1,0 +1,153 @@
+"""Cross-domain evaluation: train on source domains, evaluate on each target domain.
+
+A task with a ``domain_column`` carries one domain per row (``Split.domains``). A cell with
+``train_domains`` keeps only those domains in its training and validation splits (model selection
+never sees a target domain) and, with ``eval_domains``, only those domains in its test split;
+``all`` stands for every domain of the split. Metrics are reported per target domain and pooled
+in-domain (target is one of the sources) vs out-of-domain. :func:`transfer_table` turns a results
+folder into the source x target table with the in-domain vs out-of-domain gap
+(``bench transfer --results DIR``; reports can call it directly).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from bench.data import Split, TaskData
+from bench.errors import ConfigError, DataError, UnknownNameError
+from bench.registry import suggest
+
+ALL = "all"
+
+
+def parse_domains(text: str | None) -> tuple[str, ...] | None:
+    """``'Birth Control,Depression'`` -> a tuple. A comma followed by a space stays inside a name
+    (``'Diabetes, Type 2'``), so names with such commas need no quoting."""
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in re.split(r",(?! )", text) if n.strip())
+    if not names:
+        raise ConfigError(f"empty domain list {text!r}")
+    return names
+
+
+MISSING = "(missing)"  # rows whose domain value is empty
+
+
+def _domains_of(split: Split, task: str, which: str) -> list[str]:
+    if split.domains is None:
+        raise ConfigError(f"task {task!r} declares no domain_column: cannot select {which} domains")
+    return [d if isinstance(d, str) and d.strip() else MISSING for d in split.domains]
+
+
+def _resolve(names: tuple[str, ...], split: Split, task: str, which: str, split_name: str) -> list[str]:
+    present = Counter(_domains_of(split, task, which))
+    if names == (ALL,):
+        return [d for d, _ in sorted(present.items(), key=lambda kv: (-kv[1], kv[0]))]
+    for n in names:
+        if n not in present:
+            common = [d for d, _ in present.most_common(12)]
+            hint = suggest(n, common) if common else ""
+            raise UnknownNameError(f"{which} domain {n!r} has no rows in the {split_name} split of task "
+                                   f"{task!r}{hint.split(' (choices')[0]} (largest: {', '.join(common)})")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{which} domains list a name twice: {', '.join(names)}")
+    return list(names)
+
+
+def apply_domains(data: TaskData, train_domains: tuple[str, ...] | None,
+                  eval_domains: tuple[str, ...] | None) -> tuple[TaskData, dict | None]:
+    """Filter the splits to the cell's domains; returns the data and the plan for the record."""
+    if train_domains is None and eval_domains is None:
+        return data, None
+    task = data.spec.name
+    train, val, test = (data.splits[s] for s in ("train", "validation", "test"))
+    sources = _resolve(train_domains or (ALL,), train, task, "training", "train")
+    targets = _resolve(eval_domains or (ALL,), test, task, "evaluation", "test")
+    src = set(sources)
+    splits = dict(data.splits)
+    splits["train"] = train.take([i for i, d in enumerate(_domains_of(train, task, "training")) if d in src])
+    splits["validation"] = val.take([i for i, d in enumerate(_domains_of(val, task, "training")) if d in src])
+    tgt = set(targets)
+    splits["test"] = test.take([i for i, d in enumerate(_domains_of(test, task, "evaluation")) if d in tgt])
+    for name in ("validation", "test"):
+        if len(splits[name]) == 0:
+            raise DataError(f"task {task!r}: no {name} rows in domains {', '.join(sources if name == 'validation' else targets)}")
+    if len(set(splits["train"].labels.tolist())) < 2:
+        raise DataError(f"task {task!r}: training domains {', '.join(sources)} hold only one class")
+    shared = set(splits["train"].ids) & set(splits["test"].ids)
+    if shared:  # splits are disjoint by construction; this guards future changes
+        raise DataError(f"task {task!r}: {len(shared)} rows in both the training and the evaluation set")
+    plan = {"column": data.spec.domain_column, "train": sources, "eval": targets,
+            "train_rows": len(splits["train"]), "validation_rows": len(splits["validation"])}
+    return replace(data, splits=splits), plan
+
+
+def domain_metrics(test: Split, proba: np.ndarray, label_names: list[str], main: str, plan: dict) -> dict:
+    """Per-target-domain metrics, plus pooled in-domain and out-of-domain metrics."""
+    from bench.metrics import classification_metrics
+
+    doms = np.asarray(_domains_of(test, "", "evaluation"))
+    src = set(plan["train"])
+
+    def score(mask: np.ndarray) -> dict:
+        m = classification_metrics(test.labels[mask], proba[mask], label_names)
+        return {"n": int(mask.sum()), **{k: float(m[k]) for k in dict.fromkeys(("accuracy", "macro_f1", main))}}
+
+    per = {d: {**score(doms == d), "in_domain": d in src} for d in plan["eval"]}
+    in_mask = np.isin(doms, list(src))
+    pooled = {"in_domain": score(in_mask) if in_mask.any() else None,
+              "out_of_domain": score(~in_mask) if (~in_mask).any() else None}
+    return {**plan, "per_domain": per, **pooled}
+
+
+def transfer_table(results_dir: str | Path, metric: str | None = None, min_n: int = 1):
+    """Records with a domain plan -> one DataFrame: a row per (configuration, source domains), a
+    column per target domain (mean over seeds), then in-domain, out-of-domain, gap (in - out),
+    the gap's std over seeds, and the number of seeds."""
+    import pandas as pd
+
+    from bench.record import iter_records
+    from bench.results import config_label
+
+    rows = []
+    for rec in iter_records(results_dir):
+        dom = rec.get("domains")
+        if rec.get("status") != "ok" or not dom:
+            continue
+        key = metric or rec.get("task", {}).get("main_score", "macro_f1")
+        row = {"config": f"{rec['cell']['task']} · {config_label(rec['cell'])}",
+               "source": "+".join(dom["train"]), "seed": rec["cell"]["seed"]}
+        for d, m in dom["per_domain"].items():
+            if m["n"] >= min_n and key in m:
+                row[d] = m[key]
+        for side in ("in_domain", "out_of_domain"):
+            row[side] = (dom.get(side) or {}).get(key, np.nan)
+        rows.append(row)
+    if not rows:
+        raise DataError(f"no cross-domain records in {results_dir} (run with --train-domains / --eval-domains)")
+    df = pd.DataFrame(rows)
+    df["gap"] = df["in_domain"] - df["out_of_domain"]
+    targets = [c for c in df.columns if c not in {"config", "source", "seed", "in_domain", "out_of_domain", "gap"}]
+    grouped = df.groupby(["config", "source"], sort=True)
+    table = grouped[targets + ["in_domain", "out_of_domain", "gap"]].mean()
+    table["gap_std"] = grouped["gap"].std(ddof=1)
+    table["seeds"] = grouped["seed"].nunique()
+    order = df[targets].notna().sum().sort_values(ascending=False).index.tolist()
+    return table[order + ["in_domain", "out_of_domain", "gap", "gap_std", "seeds"]].reset_index()
+
+
+def format_transfer(table, digits: int = 3) -> str:
+    from tabulate import tabulate
+
+    out = []
+    for config, part in table.groupby("config", sort=True):
+        part = part.drop(columns="config").dropna(axis=1, how="all")
+        out.append(f"{config}\n" + tabulate(part.round(digits).values.tolist(), list(part.columns),
+                                              floatfmt=f".{digits}f", missingval="-"))
+    return "\n\n".join(out)

@@ -1,0 +1,208 @@
+"""Paired significance between two configurations, on their per-document predictions.
+
+* Paired bootstrap: each resample draws test documents with replacement (the same documents for
+  both configurations) and seeds with replacement (the same seed draws for both, paired by seed
+  value), recomputes the metric per seed and averages over the drawn seeds. The confidence
+  interval of the difference is the percentile interval of the resampled differences.
+* McNemar's test on correctness, pooled over the paired seeds: exact binomial when fewer than
+  25 discordant pairs, chi-square with continuity correction otherwise.
+
+Metrics from the confusion matrix, log loss, ECE and ROC-AUC are vectorised over resamples; any other
+metric falls back to ``bench.metrics.classification_metrics`` per resample (slower).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.metrics import DIRECTION
+
+
+@dataclass
+class Paired:
+    y: np.ndarray  # (n,) true labels of the common test documents
+    proba_a: np.ndarray  # (S, n, K)
+    proba_b: np.ndarray
+    label_names: list[str]
+    minority: int | None
+    seeds: list[tuple[int, int]]  # (seed of A, seed of B)
+
+    @property
+    def pred_a(self) -> np.ndarray:
+        return self.proba_a.argmax(-1)
+
+    @property
+    def pred_b(self) -> np.ndarray:
+        return self.proba_b.argmax(-1)
+
+
+def pair_predictions(recs_a: list[dict], recs_b: list[dict]) -> Paired:
+    """Align two configurations' predictions: seeds by seed value (or by order if none is shared),
+    documents by id (the documents both were tested on)."""
+    for recs in (recs_a, recs_b):
+        if not recs:
+            raise BenchError("a configuration has no successful records to compare")
+        for r in recs:
+            if not (r.get("predictions") or {}).get("proba"):
+                raise BenchError(f"record {r.get('cell_id')} has no per-document predictions")
+    by_a = {r["cell"]["seed"]: r for r in recs_a}
+    by_b = {r["cell"]["seed"]: r for r in recs_b}
+    common = sorted(set(by_a) & set(by_b))
+    pairs = [(s, s) for s in common] or list(zip(sorted(by_a), sorted(by_b), strict=False))
+    first_a, first_b = by_a[pairs[0][0]], by_b[pairs[0][1]]
+    names_a, names_b = first_a["task"]["label_names"], first_b["task"]["label_names"]
+    if names_a != names_b:
+        raise BenchError(f"the two configurations have different labels ({names_a} vs {names_b})")
+    ids_b = {str(i) for i in first_b["predictions"]["ids"]}
+    ids = [str(i) for i in first_a["predictions"]["ids"] if str(i) in ids_b]
+    if not ids:
+        raise BenchError("the two configurations share no test documents")
+
+    def stack(rec_of: dict, which: int):
+        out, labels = [], None
+        for pair in pairs:
+            p = rec_of[pair[which]]["predictions"]
+            pos = {str(i): j for j, i in enumerate(p["ids"])}
+            if any(i not in pos for i in ids):
+                raise BenchError(f"record {rec_of[pair[which]]['cell_id']} lacks some common test documents")
+            take = [pos[i] for i in ids]
+            out.append(np.asarray(p["proba"], dtype=float)[take])
+            lab = np.asarray(p["labels"])[take]
+            if labels is not None and not np.array_equal(labels, lab):
+                raise BenchError("records disagree on the true labels of the same documents")
+            labels = lab
+        return np.stack(out), labels
+
+    pa, ya = stack(by_a, 0)
+    pb, yb = stack(by_b, 1)
+    if not np.array_equal(ya, yb):
+        raise BenchError("the two configurations disagree on the true labels of the same documents")
+    minority = first_a["task"].get("minority_class")
+    return Paired(ya.astype(int), pa, pb, list(names_a),
+                  names_a.index(minority) if minority in names_a else None, pairs)
+
+
+def metric_values(metric: str, y: np.ndarray, proba: np.ndarray, idx: np.ndarray, label_names: list[str],
+                  minority: int | None = None) -> np.ndarray:
+    """``metric`` of one seed's predictions on each resample of documents ``idx`` (B, n) -> (B,)."""
+    k = len(label_names)
+    yy = y[idx]
+    if metric == "log_loss":
+        p = np.clip(np.take_along_axis(proba[idx], yy[..., None], -1)[..., 0], 1e-12, 1)
+        return -np.log(p).mean(1)
+    if metric == "roc_auc":
+        return _roc_auc(yy, proba[idx], k)
+    if metric == "ece":
+        return _ece(yy, proba[idx])
+    cm_metrics = _from_confusion(yy, proba.argmax(-1)[idx], k, minority)
+    if metric in cm_metrics:
+        return cm_metrics[metric]
+    from bench.metrics import classification_metrics
+
+    return np.array([classification_metrics(y[i], proba[i], label_names, minority=minority)[metric] for i in idx])
+
+
+def _from_confusion(yy: np.ndarray, pp: np.ndarray, k: int, minority: int | None) -> dict[str, np.ndarray]:
+    b = yy.shape[0]
+    flat = (np.arange(b)[:, None] * k * k + yy * k + pp).ravel()
+    cm = np.bincount(flat, minlength=b * k * k).reshape(b, k, k).astype(float)
+    tp = np.diagonal(cm, axis1=1, axis2=2)
+    support, predicted = cm.sum(2), cm.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prec = np.where(predicted > 0, tp / predicted, 0.0)
+        rec = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(support + predicted > 0, 2 * tp / (support + predicted), 0.0)
+        bal = np.nanmean(np.where(support > 0, rec, np.nan), axis=1)
+    w = support / support.sum(1, keepdims=True)
+    acc = tp.sum(1) / support.sum(1)
+    out = {"accuracy": acc, "balanced_accuracy": bal, "micro_precision": acc, "micro_recall": acc, "micro_f1": acc}
+    for name, per in (("precision", prec), ("recall", rec), ("f1", f1)):
+        out[f"macro_{name}"] = per.mean(1)
+        out[f"weighted_{name}"] = (per * w).sum(1)
+    if minority is not None:
+        out["minority_recall"], out["minority_f1"] = rec[:, minority], f1[:, minority]
+    return out
+
+
+def _ece(yy: np.ndarray, pp: np.ndarray, n_bins: int = 15) -> np.ndarray:
+    """Top-label ECE per resample, as ``bench.metrics.expected_calibration_error``:
+    sum over bins of |sum(correct) - sum(confidence)| / n."""
+    b, n = yy.shape
+    conf = pp.max(-1)
+    correct = (pp.argmax(-1) == yy).astype(float)
+    flat = (np.arange(b)[:, None] * n_bins + np.minimum((conf * n_bins).astype(int), n_bins - 1)).ravel()
+    hits = np.bincount(flat, weights=correct.ravel(), minlength=b * n_bins).reshape(b, n_bins)
+    confs = np.bincount(flat, weights=conf.ravel(), minlength=b * n_bins).reshape(b, n_bins)
+    return np.abs(hits - confs).sum(1) / n
+
+
+def _roc_auc(yy: np.ndarray, pp: np.ndarray, k: int) -> np.ndarray:
+    """One-vs-rest macro ROC-AUC per resample via the rank-sum (Mann-Whitney) identity."""
+    from scipy.stats import rankdata
+
+    classes = [1] if k == 2 else range(k)
+    aucs = []
+    for c in classes:
+        pos = yy == c
+        npos, nneg = pos.sum(1), (~pos).sum(1)
+        ranks = rankdata(pp[..., c], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = ((ranks * pos).sum(1) - npos * (npos + 1) / 2) / (npos * nneg)
+        aucs.append(np.where((npos > 0) & (nneg > 0), auc, np.nan))
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(np.stack(aucs), axis=0) if k > 2 else aucs[0]
+
+
+def paired_bootstrap(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
+                     seed: int = 0, alpha: float = 0.05) -> dict:
+    """Difference A - B in ``metric`` with a paired-bootstrap (1 - alpha) interval over documents and seeds."""
+    if resamples < 1:
+        raise BenchError(f"--resamples must be >= 1 (got {resamples})")
+    P = pair_predictions(recs_a, recs_b)
+    s, n = P.proba_a.shape[:2]
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    seed_idx = rng.integers(0, s, size=(s, resamples))
+    full = np.arange(n)[None, :]
+
+    def per_seed(proba: np.ndarray, docs: np.ndarray) -> np.ndarray:  # (S, B)
+        return np.stack([metric_values(metric, P.y, proba[i], docs, P.label_names, P.minority) for i in range(s)])
+
+    ma, mb = per_seed(P.proba_a, idx), per_seed(P.proba_b, idx)
+    diffs = np.take_along_axis(ma, seed_idx, 0).mean(0) - np.take_along_axis(mb, seed_idx, 0).mean(0)
+    mean_a, mean_b = float(per_seed(P.proba_a, full).mean()), float(per_seed(P.proba_b, full).mean())
+    lo, hi = (float(v) for v in np.nanpercentile(diffs, [50 * alpha, 100 - 50 * alpha]))
+    p = min(1.0, 2 * min(float(np.mean(diffs <= 0)), float(np.mean(diffs >= 0))))
+    direction = DIRECTION.get(metric, 1)
+    diff = mean_a - mean_b
+    return {
+        "metric": metric, "mean_a": mean_a, "mean_b": mean_b, "diff": diff, "ci_low": lo, "ci_high": hi,
+        "alpha": alpha, "p_value": p, "significant": not (lo <= 0 <= hi), "resamples": resamples,
+        "n_docs": int(n), "n_seeds": int(s), "seed_pairs": P.seeds,
+        "better": None if diff == 0 else ("A" if diff * direction > 0 else "B"),
+    }
+
+
+def mcnemar_counts(b: int, c: int) -> tuple[float, float, str]:
+    """(statistic, two-sided p-value, method) for b, c discordant pairs."""
+    from scipy.stats import binomtest, chi2
+
+    if b + c == 0:
+        return 0.0, 1.0, "exact"
+    if b + c < 25:
+        return float(min(b, c)), float(binomtest(b, b + c, 0.5).pvalue), "exact"
+    stat = (abs(b - c) - 1) ** 2 / (b + c)
+    return float(stat), float(chi2.sf(stat, 1)), "chi2-cc"
+
+
+def mcnemar(recs_a: list[dict], recs_b: list[dict]) -> dict:
+    """McNemar's test on correct/incorrect per document, pooled over paired seeds."""
+    P = pair_predictions(recs_a, recs_b)
+    ok_a, ok_b = P.pred_a == P.y, P.pred_b == P.y
+    b, c = int((ok_a & ~ok_b).sum()), int((~ok_a & ok_b).sum())
+    stat, p, method = mcnemar_counts(b, c)
+    return {"a_only_correct": b, "b_only_correct": c, "statistic": stat, "p_value": p, "method": method,
+            "pairs": int(ok_a.size), "n_seeds": len(P.seeds)}

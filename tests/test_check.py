@@ -1,0 +1,323 @@
+"""``bench baseline`` / ``bench check``: schema, tolerances, statistics, bad input, and the gate on
+real tiny-bert / TF-IDF runs with injected regressions (learning rate 0, shuffled labels, a
+slowed training step) and an unchanged configuration re-run with other seeds."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from bench.baseline import (
+    BASELINE_SCHEMA_VERSION,
+    build_baseline,
+    read_baseline,
+    tolerance,
+    write_baseline,
+)
+from bench.cell import Cell, TrainParams
+from bench.check import calibrate, check
+from bench.cli import main
+from bench.errors import BenchError, ConfigError, SchemaError
+from bench.metrics import classification_metrics
+from bench.pipeline import save_record
+from bench.record import SCHEMA_VERSION
+from bench.results import config_id
+
+CAL = {"workload": "test", "seconds": 0.1}
+NAMES = ["a", "b", "c"]
+
+
+def fake_record(seed: int, acc: float = 0.8, model: str = "tiny-bert", version: str = "1", task: str = "t",
+                train_seconds: float = 1.0, n: int = 200, fingerprint: str = "fp") -> dict:
+    """A record whose metrics are computed from its own (synthetic) predictions."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    pred = np.where(rng.random(n) < acc, y, (y + 1) % 3)
+    proba = np.full((n, 3), 0.1)
+    proba[np.arange(n), pred] = 0.8
+    cell = Cell(task=task, model=model, seed=seed).to_dict()
+    return {
+        "schema_version": SCHEMA_VERSION, "cell_id": f"{config_id(cell)}-{seed}", "status": "ok", "cell": cell,
+        "task": {"version": version, "fingerprint": fingerprint, "label_names": NAMES, "minority_class": "c"},
+        "metrics": classification_metrics(y, proba, NAMES), "timing": {"train_seconds": train_seconds},
+        "predictions": {"ids": [str(i) for i in range(n)], "labels": y.tolist(), "pred": pred.tolist(),
+                        "proba": proba.tolist()},
+        "manifest": {"git": {"sha": "x"}},
+    }
+
+
+def fake_failed(seed: int) -> dict:
+    cell = Cell(task="t", model="tiny-bert", seed=seed).to_dict()
+    return {"schema_version": SCHEMA_VERSION, "cell_id": f"failed-{seed}", "status": "failed", "cell": cell,
+            "error": {"type": "RuntimeError", "message": "boom"}}
+
+
+def results(folder, recs: list[dict]):
+    for r in recs:
+        save_record(folder, r)
+    return folder
+
+
+@pytest.fixture
+def base_file(tmp_path):
+    folder = results(tmp_path / "base", [fake_record(s, 0.8) for s in (0, 1, 2)])
+    return write_baseline(tmp_path / "base.json", build_baseline(folder, calibration=CAL))
+
+
+def verdicts(res, metric: str | None = None) -> list[str]:
+    return [r.verdict for r in res.rows if metric is None or r.metric == metric]
+
+
+def test_baseline_file_schema(base_file):
+    base = json.loads(base_file.read_text())
+    assert base["schema_version"] == BASELINE_SCHEMA_VERSION and base["kind"] == "domainbench-baseline"
+    (cid, entry), = base["configs"].items()
+    acc = entry["metrics"]["accuracy"]
+    assert acc["n"] == 3 and len(acc["values"]) == 3 and acc["std"] > 0
+    assert abs(acc["mean"] - np.mean(acc["values"])) < 1e-12
+    assert entry["timing"]["train_seconds"]["median"] == 1.0
+    assert set(entry["predictions"]["seeds"]) == {"0", "1", "2"}
+    assert base["calibration"] == CAL and base["manifest"] == {"git": {"sha": "x"}}
+
+
+def test_tolerance_resolution(base_file):
+    base = read_baseline(base_file)
+    cid = next(iter(base["configs"]))
+    base["tolerances"]["metrics"]["macro_f1"] = 0.1
+    base["tolerances"]["configs"][cid] = {"macro_f1": 0.3}
+    assert tolerance(base, cid, "accuracy") == 0.02
+    assert tolerance(base, "other", "macro_f1") == 0.1
+    assert tolerance(base, cid, "macro_f1") == 0.3
+
+
+def test_same_distribution_other_seeds_pass(tmp_path, base_file):
+    res = check(results(tmp_path / "now", [fake_record(s, 0.8) for s in (10, 11, 12)]), base_file, calibration=CAL)
+    assert res.exit_code == 0, res.render()
+    assert set(verdicts(res)) <= {"ok", "better", "noise"}
+
+
+def test_real_drop_is_a_regression_with_welch(tmp_path, base_file):
+    res = check(results(tmp_path / "now", [fake_record(s, 0.5) for s in (0, 1, 2)]), base_file, calibration=CAL)
+    assert res.exit_code == 1
+    row = next(r for r in res.rows if r.metric == "accuracy")
+    assert row.verdict == "REGRESSION" and "Welch" in row.evidence and float(row.delta) < -0.2
+    assert "REGRESSION" in res.render() and "FAIL" in res.render()
+
+
+def test_drop_within_tolerance_passes(tmp_path, base_file):
+    base = read_baseline(base_file)
+    base["tolerances"]["default"] = 0.5
+    write_baseline(base_file, base)
+    res = check(results(tmp_path / "now", [fake_record(s, 0.5) for s in (0, 1, 2)]), base_file, calibration=CAL)
+    assert res.exit_code == 0 and verdicts(res, "accuracy") == ["ok"]
+
+
+def test_single_seed_uses_paired_bootstrap(tmp_path):
+    base = write_baseline(tmp_path / "b.json", build_baseline(results(tmp_path / "b", [fake_record(0, 0.8)]),
+                                                              calibration=CAL))
+    bad = check(results(tmp_path / "bad", [fake_record(0, 0.6)]), base, calibration=CAL)
+    row = next(r for r in bad.rows if r.metric == "accuracy")
+    assert row.verdict == "REGRESSION" and "bootstrap over 200 docs" in row.evidence
+    # 12 documents flip to wrong, 7 to right: a net drop beyond the tolerance, but not beyond
+    # test-set noise (paired: only the 19 discordant documents carry evidence)
+    same = fake_record(0, 0.8)
+    p = same["predictions"]
+    right = [i for i in range(200) if p["pred"][i] == p["labels"][i]][:12]
+    wrong = [i for i in range(200) if p["pred"][i] != p["labels"][i]][:7]
+    for i in right:
+        p["proba"][i] = np.roll(p["proba"][i], 1).tolist()
+    for i in wrong:
+        p["proba"][i] = np.eye(3)[p["labels"][i]].tolist()
+    same["metrics"] = classification_metrics(np.array(p["labels"]), np.array(p["proba"]), NAMES)
+    res = check(results(tmp_path / "same", [same]), base, calibration=CAL)
+    assert verdicts(res, "accuracy") == ["noise"], res.render()
+    assert res.exit_code == 0
+
+
+def test_calibrated_timing(tmp_path, base_file):
+    now = results(tmp_path / "now", [fake_record(s, 0.8, train_seconds=3.0) for s in (0, 1, 2)])
+    slower_machine = check(now, base_file, calibration={"seconds": 0.3})  # everything 3x slower: fine
+    assert verdicts(slower_machine, "train_seconds") == ["ok"]
+    slower_code = check(now, base_file, calibration=CAL)  # same machine speed, 3x slower cells
+    row = next(r for r in slower_code.rows if r.metric == "train_seconds")
+    assert row.verdict == "REGRESSION" and "×3.00" in row.evidence and slower_code.exit_code == 1
+    assert check(now, base_file, time_factor=4, calibration=CAL).exit_code == 0
+
+
+def test_missing_new_and_failed_configurations(tmp_path, base_file):
+    now = results(tmp_path / "now", [fake_record(s, 0.8, model="tfidf-logreg") for s in (0, 1)])
+    res = check(now, base_file, calibration=CAL)
+    assert sorted(verdicts(res)) == ["missing", "new"] and res.exit_code == 1
+    res = check(results(tmp_path / "f", [fake_record(0, 0.8), fake_failed(1)]), base_file, calibration=CAL)
+    assert "FAILED" in verdicts(res) and res.exit_code == 1
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda b: b.update(schema_version=BASELINE_SCHEMA_VERSION + 1), "newer"),
+    (lambda b: b["tolerances"].update(default="0.02"), "tolerance must be a non-negative number"),
+    (lambda b: b["tolerances"]["metrics"].update(accuracy=True), "tolerance must be"),
+    (lambda b: b["tolerances"]["metrics"].update(acuracy=0.1), "did you mean"),
+    (lambda b: b["tolerances"]["configs"].update(nope={"accuracy": 0.1}), "no such configuration"),
+    (lambda b: b.update(time_factor="2"), "time_factor"),
+    (lambda b: b.pop("configs"), "not a DomainBench baseline"),
+])
+def test_bad_baselines_refused(base_file, change, message):
+    base = json.loads(base_file.read_text())
+    change(base)
+    base_file.write_text(json.dumps(base))
+    with pytest.raises(BenchError, match=message):
+        read_baseline(base_file)
+
+
+def test_missing_and_corrupt_baseline(tmp_path):
+    with pytest.raises(BenchError, match="does not exist"):
+        read_baseline(tmp_path / "nope.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(SchemaError, match="unreadable"):
+        read_baseline(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"version": "2"}, "version"), ({"task": "other"}, "not comparable"), ({"fingerprint": "fp2"}, "fingerprint"),
+])
+def test_different_task_or_version_not_compared(tmp_path, base_file, kwargs, message):
+    now = results(tmp_path / "now", [fake_record(s, 0.5, **kwargs) for s in (0, 1)])
+    with pytest.raises(BenchError, match=message):
+        check(now, base_file, calibration=CAL)
+
+
+def test_baseline_refuses_failed_runs_and_unknown_metrics(tmp_path):
+    folder = results(tmp_path / "r", [fake_record(0), fake_failed(1)])
+    with pytest.raises(BenchError, match="failed cell"):
+        build_baseline(folder, calibration=CAL)
+    with pytest.raises(ConfigError, match="unknown metric"):
+        build_baseline(folder, metrics=["acc"], calibration=CAL)
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    base_dir = results(tmp_path / "base", [fake_record(s, 0.8) for s in (0, 1, 2)])
+    out = tmp_path / "baselines" / "x.json"
+    assert main(["baseline", "--results", str(base_dir), "--out", str(out), "--timings", "",
+                 "--tolerance", "macro_f1=0.05"]) == 0
+    assert read_baseline(out)["tolerances"]["metrics"]["macro_f1"] == 0.05
+    same = results(tmp_path / "same", [fake_record(s, 0.8) for s in (3, 4, 5)])
+    assert main(["check", "--results", str(same), "--baseline", str(out)]) == 0
+    worse = results(tmp_path / "worse", [fake_record(s, 0.4) for s in (3, 4, 5)])
+    assert main(["check", "--results", str(worse), "--baseline", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "REGRESSION" in printed and "configuration" in printed and "verdict" in printed
+    assert main(["check", "--results", str(worse), "--baseline", str(tmp_path / "none.json")]) == 2
+    assert main(["baseline", "--results", str(base_dir), "--out", str(tmp_path / "y.json"),
+                 "--tolerance", "accuracy=lots"]) == 2
+    assert not (tmp_path / "y.json").exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and err.startswith("error: ")
+
+
+# -- the gate on real runs ------------------------------------------------------------------------
+
+LEARNS = Cell(task="bbc-news", model="tiny-bert", max_length=64, seed=0,  # random-init, but learns here
+              train=TrainParams(epochs=10, batch_size=16, learning_rate=3e-3, limit_train=150, limit_eval=60,
+                                latency_docs=2, early_stopping_patience=None))
+TFIDF = Cell(task="bbc-news", model="tfidf-logreg", seed=0, train=TrainParams(limit_train=150, limit_eval=60))
+
+
+def run_into(folder, cells: list[Cell]):
+    from bench.cli import _quiet
+    from bench.pipeline import run_cell
+
+    _quiet()
+    for c in cells:
+        save_record(folder, run_cell(c))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory):
+    """A real baseline: tiny-bert (2 seeds) + TF-IDF (1 seed) on bbc-news, with the calibration.
+
+    One torch thread for the whole module (cells and calibration alike): on a shared 2-core
+    machine two spinning threads make every timing erratic; the gate compares like with like."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    tmp = tmp_path_factory.mktemp("gate")
+    run_into(tmp / "warmup", [LEARNS.with_(train=TrainParams(epochs=1, limit_train=16, limit_eval=10))])
+    folder = run_into(tmp / "base", [LEARNS, LEARNS.with_(seed=1), TFIDF])
+    yield write_baseline(tmp / "base.json", build_baseline(folder, calibration=calibrate()))
+    torch.set_num_threads(threads)
+
+
+def rows_of(res, label_part: str) -> dict[str, object]:
+    return {r.metric: r for r in res.rows if label_part in r.config}
+
+
+@pytest.mark.slow
+def test_gate_unchanged_config_other_seeds_passes(gate, tmp_path):
+    now = run_into(tmp_path / "now", [LEARNS.with_(seed=2), LEARNS.with_(seed=3), TFIDF.with_(seed=1)])
+    res = check(now, gate, time_factor=10)  # timings: see test_gate_slowed_training_step_fails
+    assert res.exit_code == 0, res.render()
+
+
+@pytest.mark.slow
+def test_gate_learning_rate_zero_fails(gate, tmp_path, monkeypatch):
+    import transformers
+
+    real = transformers.TrainingArguments
+
+    def sabotaged(*args, **kwargs):  # a bug that drops the learning rate: the cell itself is unchanged
+        return real(*args, **{**kwargs, "learning_rate": 0.0})
+
+    monkeypatch.setattr(transformers, "TrainingArguments", sabotaged)
+    now = run_into(tmp_path / "now", [LEARNS, LEARNS.with_(seed=1)])
+    res = check(now, gate, time_factor=10)  # timings: see test_gate_slowed_training_step_fails
+    print(res.render())
+    rows = rows_of(res, "tiny-bert")
+    assert res.exit_code == 1
+    for metric in ("accuracy", "macro_f1"):
+        assert rows[metric].verdict == "REGRESSION" and "Welch" in rows[metric].evidence, res.render()
+    assert rows_of(res, "tfidf")["—"].verdict == "missing"
+
+
+@pytest.mark.slow
+def test_gate_shuffled_labels_fail(gate, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import bench.classical as classical
+
+    real = classical.fit_predict_classical
+
+    def shuffled(cell, data, strategy):  # a bug that misaligns texts and labels when training
+        train = data.splits["train"]
+        labels = np.random.default_rng(0).permutation(train.labels)
+        return real(cell, replace(data, splits={**data.splits, "train": replace(train, labels=labels)}), strategy)
+
+    monkeypatch.setattr(classical, "fit_predict_classical", shuffled)
+    res = check(run_into(tmp_path / "now", [TFIDF]), gate, time_factor=10)  # timings: see test_gate_slowed_training_step_fails
+    print(res.render())
+    rows = rows_of(res, "tfidf")
+    assert rows["accuracy"].verdict == "REGRESSION" and "paired bootstrap" in rows["accuracy"].evidence, res.render()
+    assert rows_of(res, "tiny-bert")["—"].verdict == "missing" and res.exit_code == 1
+
+
+@pytest.mark.slow
+def test_gate_slowed_training_step_fails(gate, tmp_path, monkeypatch):
+    import transformers
+
+    real = transformers.Trainer.training_step
+
+    def slowed(self, *args, **kwargs):  # every step 5x slower, whatever this machine's speed
+        t0 = time.perf_counter()
+        out = real(self, *args, **kwargs)
+        time.sleep(4 * (time.perf_counter() - t0))
+        return out
+
+    monkeypatch.setattr(transformers.Trainer, "training_step", slowed)
+    res = check(run_into(tmp_path / "now", [LEARNS]), gate, time_factor=2)
+    rows = rows_of(res, "tiny-bert")
+    assert rows["train_seconds"].verdict == "REGRESSION" and res.exit_code == 1, res.render()
+    assert {rows["accuracy"].verdict, rows["macro_f1"].verdict} <= {"ok", "better"}  # same code path otherwise
