@@ -77,6 +77,8 @@ def upgrade(rec: dict[str, Any], source: str = "record") -> dict[str, Any]:
             f"({SCHEMA_VERSION}); upgrade DomainBench to read it"
         )
     while version < SCHEMA_VERSION:
+        if version not in UPGRADES:
+            raise SchemaError(f"{source}: schema_version {version} is too old and has no upgrade path")
         rec = UPGRADES[version](rec)
         version = rec["schema_version"]
     return rec

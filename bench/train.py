@@ -269,7 +269,8 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, plan,
         args = TrainingArguments(**{**dict(
             output_dir=tmp, num_train_epochs=tp.epochs, learning_rate=tp.learning_rate,
             per_device_train_batch_size=tp.batch_size, per_device_eval_batch_size=tp.eval_batch_size,
-            warmup_steps=tp.warmup_ratio, weight_decay=tp.weight_decay,
+            warmup_steps=tp.warmup_ratio,  # transformers 5: a float < 1 is a share of the steps
+            weight_decay=tp.weight_decay,
             gradient_accumulation_steps=tp.grad_accum, seed=seed, data_seed=seed,
             eval_strategy="epoch", save_strategy="epoch", save_only_model=True, save_total_limit=1,
             load_best_model_at_end=True, metric_for_best_model=main, greater_is_better=True,

@@ -3,7 +3,6 @@
 #   bash scripts/install.sh            -> .venv with the package, test tools and offline assets
 #   VENV=/path bash scripts/install.sh -> another location
 #   WITH_MPNET=1 bash scripts/install.sh  also installs the 404 MB mpnet-base wheels
-#   WITH_BROWSER=1 ...                    also installs what the HTML report's browser test needs
 # torch: kept if the environment already has one (e.g. your CUDA build); otherwise TORCH_SPEC
 # (default torch==2.13.0, the CPU wheel these machines carry) is installed.
 set -euo pipefail

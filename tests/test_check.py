@@ -220,7 +220,7 @@ def test_cli_exit_codes(tmp_path, capsys):
 # -- the gate on real runs ------------------------------------------------------------------------
 
 LEARNS = Cell(task="bbc-news", model="tiny-bert", max_length=64, seed=0,  # random-init, but learns here
-              train=TrainParams(epochs=10, batch_size=16, learning_rate=3e-3, limit_train=150, limit_eval=60,
+              train=TrainParams(epochs=15, batch_size=16, learning_rate=1e-3, limit_train=150, limit_eval=60,
                                 latency_docs=2, early_stopping_patience=None))
 TFIDF = Cell(task="bbc-news", model="tfidf-logreg", seed=0, train=TrainParams(limit_train=150, limit_eval=60))
 
@@ -237,7 +237,7 @@ def run_into(folder, cells: list[Cell]):
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory):
-    """A real baseline: tiny-bert (2 seeds) + TF-IDF (1 seed) on bbc-news, with the calibration.
+    """A real baseline: tiny-bert (3 seeds) + TF-IDF (1 seed) on bbc-news, with the calibration.
 
     One torch thread for the whole module (cells and calibration alike): on a shared 2-core
     machine two spinning threads make every timing erratic; the gate compares like with like."""
@@ -247,7 +247,7 @@ def gate(tmp_path_factory):
     torch.set_num_threads(1)
     tmp = tmp_path_factory.mktemp("gate")
     run_into(tmp / "warmup", [LEARNS.with_(train=TrainParams(epochs=1, limit_train=16, limit_eval=10))])
-    folder = run_into(tmp / "base", [LEARNS, LEARNS.with_(seed=1), TFIDF])
+    folder = run_into(tmp / "base", [LEARNS, LEARNS.with_(seed=1), LEARNS.with_(seed=2), TFIDF])
     yield write_baseline(tmp / "base.json", build_baseline(folder, calibration=calibrate()))
     torch.set_num_threads(threads)
 
@@ -258,7 +258,7 @@ def rows_of(res, label_part: str) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_gate_unchanged_config_other_seeds_passes(gate, tmp_path):
-    now = run_into(tmp_path / "now", [LEARNS.with_(seed=2), LEARNS.with_(seed=3), TFIDF.with_(seed=1)])
+    now = run_into(tmp_path / "now", [LEARNS.with_(seed=s) for s in (3, 4, 5)] + [TFIDF.with_(seed=1)])
     res = check(now, gate, time_factor=10)  # timings: see test_gate_slowed_training_step_fails
     assert res.exit_code == 0, res.render()
 
@@ -273,7 +273,7 @@ def test_gate_learning_rate_zero_fails(gate, tmp_path, monkeypatch):
         return real(*args, **{**kwargs, "learning_rate": 0.0})
 
     monkeypatch.setattr(transformers, "TrainingArguments", sabotaged)
-    now = run_into(tmp_path / "now", [LEARNS, LEARNS.with_(seed=1)])
+    now = run_into(tmp_path / "now", [LEARNS.with_(seed=s) for s in (0, 1, 2)])
     res = check(now, gate, time_factor=10)  # timings: see test_gate_slowed_training_step_fails
     print(res.render())
     rows = rows_of(res, "tiny-bert")
@@ -320,4 +320,5 @@ def test_gate_slowed_training_step_fails(gate, tmp_path, monkeypatch):
     res = check(run_into(tmp_path / "now", [LEARNS]), gate, time_factor=2)
     rows = rows_of(res, "tiny-bert")
     assert rows["train_seconds"].verdict == "REGRESSION" and res.exit_code == 1, res.render()
-    assert {rows["accuracy"].verdict, rows["macro_f1"].verdict} <= {"ok", "better"}  # same code path otherwise
+    # same code path otherwise: quality is not flagged (one seed vs three may read as "noise")
+    assert {rows["accuracy"].verdict, rows["macro_f1"].verdict} <= {"ok", "better", "noise"}
