@@ -31,7 +31,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench.cell import TRAIN_FIELDS, Cell, TrainParams
 from bench.errors import ConfigError
@@ -210,14 +210,9 @@ def _matches(rule: dict[str, list], point: dict) -> bool:
 
 
 def load_matrix(path: str | Path) -> MatrixSpec:
-    from bench.tasks import _first_error, read_yaml_mapping
+    from bench.tasks import load_yaml_model
 
-    path = Path(path)
-    raw = read_yaml_mapping(path, "matrix")
-    try:
-        return MatrixSpec(**raw, path=str(path))
-    except ValidationError as err:
-        raise ConfigError(f"{path}: {_first_error(err)}") from None
+    return load_yaml_model(path, "matrix", MatrixSpec)
 
 
 def only_filter(expr: str) -> list[tuple[str, bool, list]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -19,6 +19,7 @@ from bench.errors import ConfigError, UnknownNameError
 from bench.registry import suggest
 
 SPLITS = ("train", "validation", "test")
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -122,13 +123,18 @@ def read_yaml_mapping(path: Path, kind: str) -> dict:
     return raw
 
 
-def load_task_file(path: str | Path) -> TaskSpec:
+def load_yaml_model(path: str | Path, kind: str, model: type[M]) -> M:
+    """A pydantic model (with a ``path`` field) from a YAML mapping; errors name the file."""
     path = Path(path)
-    raw = read_yaml_mapping(path, "task")
+    raw = read_yaml_mapping(path, kind)
     try:
-        return TaskSpec(**raw, path=str(path))
+        return model(**raw, path=str(path))
     except ValidationError as err:
         raise ConfigError(f"{path}: {_first_error(err)}") from None
+
+
+def load_task_file(path: str | Path) -> TaskSpec:
+    return load_yaml_model(path, "task", TaskSpec)
 
 
 def _first_error(err: ValidationError) -> str:
