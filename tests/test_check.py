@@ -310,10 +310,10 @@ def test_gate_slowed_training_step_fails(gate, tmp_path, monkeypatch):
 
     real = transformers.Trainer.training_step
 
-    def slowed(self, *args, **kwargs):  # every step 5x slower, whatever this machine's speed
+    def slowed(self, *args, **kwargs):  # every step 10x slower, whatever this machine's speed
         t0 = time.perf_counter()
         out = real(self, *args, **kwargs)
-        time.sleep(4 * (time.perf_counter() - t0))
+        time.sleep(9 * (time.perf_counter() - t0))
         return out
 
     monkeypatch.setattr(transformers.Trainer, "training_step", slowed)
