@@ -10,7 +10,6 @@ directly as a folder of ``.txt`` documents (one document per file) or a single `
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -46,11 +45,9 @@ class CorpusSpec(_Strict):
 
 
 def corpora_dir() -> Path:
-    env = os.environ.get("BENCH_CORPORA_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent.parent / "corpora"
-    return here if here.is_dir() else Path.cwd() / "corpora"
+    from bench.tasks import repo_dir
+
+    return repo_dir("corpora", "BENCH_CORPORA_DIR")
 
 
 def all_corpora() -> dict[str, Path]:

@@ -100,12 +100,17 @@ class TaskSpec(_Strict):
         return Path(self.path).parent if self.path else Path.cwd()
 
 
-def tasks_dir() -> Path:
-    env = os.environ.get("BENCH_TASKS_DIR")
+def repo_dir(name: str, env_var: str) -> Path:
+    """``$env_var`` if set, else the repository's ``name/`` folder, else ``./name``."""
+    env = os.environ.get(env_var)
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent.parent / "tasks"
-    return here if here.is_dir() else Path.cwd() / "tasks"
+    here = Path(__file__).resolve().parent.parent / name
+    return here if here.is_dir() else Path.cwd() / name
+
+
+def tasks_dir() -> Path:
+    return repo_dir("tasks", "BENCH_TASKS_DIR")
 
 
 def read_yaml_mapping(path: Path, kind: str) -> dict:
