@@ -1,0 +1,37 @@
+"""Cell and config ids computed before the bench/ restructuring (issue 14) must not change.
+
+``tests/fixtures/cell_ids.json`` was written by the code before the move: every cell of three
+matrices plus a cell on a ``files`` task. The ids hash the cell, the task identity (data
+fingerprint) and the model identity, so this also guards the data-preparation code.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.cell import Cell, cell_id
+from bench.matrix import load_matrix
+from bench.results import config_id
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "cell_ids.json").read_text())
+
+
+@pytest.mark.parametrize("matrix", sorted(FIXTURE["matrices"]))
+def test_matrix_ids_unchanged(matrix, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    cells = load_matrix(matrix).expand()
+    want = FIXTURE["matrices"][matrix]
+    assert [json.loads(json.dumps(c.to_dict())) for c in cells] == [w["cell"] for w in want]
+    assert [cell_id(c) for c in cells] == [w["cell_id"] for w in want]
+    assert [config_id(c.to_dict()) for c in cells] == [w["config_id"] for w in want]
+
+
+def test_files_task_id_unchanged(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    want = FIXTURE["files_task"]
+    cell = Cell.from_dict(want["cell"])
+    assert json.loads(json.dumps(cell.to_dict())) == want["cell"]
+    assert cell_id(cell) == want["cell_id"]
+    assert config_id(cell.to_dict()) == want["config_id"]
