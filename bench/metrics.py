@@ -2,6 +2,13 @@
 
 ``DIRECTION`` says which way is better for each scalar metric (+1 higher, -1 lower); reports and
 the regression gate read it from here.
+
+Averages follow scikit-learn's default semantics: macro (and weighted) precision, recall and F1
+run over the classes present in the truth **or** the predictions of the split being scored. A
+class that is absent from both (a small ``--limit-eval`` split, a 100-label task whose test split
+lacks some labels) is not counted as a zero; a class that is predicted but absent from the truth
+is counted (its precision is 0), so predicting an absent class is penalised. ROC-AUC and PR-AUC
+average one-vs-rest over the classes present in the truth (a curve needs positives).
 """
 
 from __future__ import annotations
@@ -51,8 +58,8 @@ def classification_metrics(
         "accuracy": skm.accuracy_score(y, pred),
         "balanced_accuracy": skm.balanced_accuracy_score(y, pred),
     }
-    for avg in ("macro", "micro", "weighted"):
-        pr, rc, f1, _ = skm.precision_recall_fscore_support(y, pred, labels=labels, average=avg, zero_division=0)
+    for avg in ("macro", "micro", "weighted"):  # labels=None: the classes in y or pred (module docstring)
+        pr, rc, f1, _ = skm.precision_recall_fscore_support(y, pred, average=avg, zero_division=0)
         out[f"{avg}_precision"], out[f"{avg}_recall"], out[f"{avg}_f1"] = pr, rc, f1
     out["roc_auc"] = _roc_auc(y, p, k)
     onehot = np.eye(k)[y]
