@@ -25,7 +25,7 @@ if "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
     --limit-eval 200 --epochs 1 --repeats 2 --json "$OUT/perf_bbc_minilm_L256.json"
   echo "== 2. small bf16 matrix: MFU against the bf16 peak measured here =="
   models="minilm-l6"
-  if "$PY" -c "from bench.models import get_model, model_path; model_path(get_model('mpnet-base'))" 2>/dev/null; then
+  if "$PY" -c "from bench.components.models import get_model, model_path; model_path(get_model('mpnet-base'))" 2>/dev/null; then
     models="minilm-l6 mpnet-base"
   else
     echo "mpnet-base is not installed (WITH_MPNET=1 bash scripts/install.sh): its cells are skipped"

@@ -9,7 +9,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from bench.cell import Cell, TrainParams  # noqa: E402
+from bench.spec.cell import Cell, TrainParams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,14 +2,15 @@
 
 import pytest
 
-import bench.adapt
-import bench.models
-from bench.adapt import ADAPT, adapt_encoder
+import bench.fit.mlm as mlm
+import bench.store as store
 from bench.cli import main
-from bench.components import build
+from bench.components.adapt import ADAPT
+from bench.components.models import get_model
 from bench.errors import ConfigError, DataError
-from bench.models import get_model
-from bench.pipeline import cell_data
+from bench.fit.mlm import adapt_encoder
+from bench.run.worker import cell_data
+from bench.spec.named import build
 
 TAPT = {"steps": 8, "lr": 1e-3, "batch_size": 8, "max_length": 32}
 
@@ -23,25 +24,26 @@ def test_tapt_lowers_mlm_loss_changes_weights_and_is_cached(tiny_cell, monkeypat
     import torch
     from safetensors.torch import load_file
 
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     initial = {}
-    real_load = bench.adapt.load_mlm
+    real_load = mlm.load_mlm
 
     def capture(spec, vocab):
         model = real_load(spec, vocab)
         initial.update({k: v.detach().clone() for k, v in model.base_model.state_dict().items()})
         return model
 
-    monkeypatch.setattr(bench.adapt, "load_mlm", capture)
+    monkeypatch.setattr(mlm, "load_mlm", capture)
     cell = tiny_cell.with_(adapt="tapt", adapt_params=TAPT)
-    rec = run_cell(cell)["adapt"]  # the whole path: adapt, then fine-tune the adapted encoder
+    rec = run_cell(plan_cell(cell))["adapt"]  # the whole path: adapt, then fine-tune the adapted encoder
     data = cell_data(cell)
     assert rec["name"] == "tapt" and rec["steps"] == 8 and rec["cache_hit"] is False
     assert rec["corpus_docs"] == len(data.splits["train"])
     assert rec["mlm_loss_after"] < rec["mlm_loss_before"]
     assert len(rec["loss_curve"]) >= 2 and rec["cost"]["seconds"] > 0 and rec["cost"]["flops_estimate"] > 0
-    folder = bench.models.cache_root() / "adapted" / rec["key"] / "encoder"
+    folder = store.cache_root() / "adapted" / rec["key"] / "encoder"
     saved = load_file(folder / "model.safetensors")
     changed = [k for k, v in saved.items() if k in initial and not torch.equal(v, initial[k])]
     assert "embeddings.word_embeddings.weight" in changed and any("encoder.layer.0" in k for k in changed)
@@ -49,12 +51,12 @@ def test_tapt_lowers_mlm_loss_changes_weights_and_is_cached(tiny_cell, monkeypat
     def no_training(*args, **kwargs):
         raise AssertionError("the cached encoder should have been reused")
 
-    monkeypatch.setattr(bench.adapt, "train_mlm", no_training)
+    monkeypatch.setattr(mlm, "train_mlm", no_training)
     tapt = build(ADAPT, "tapt", TAPT)
     again = adapt_encoder(cell, data, get_model("tiny-bert"), tapt)
     assert again.record["cache_hit"] is True and again.spec.source == str(folder)
     assert again.record["mlm_loss_after"] == rec["mlm_loss_after"]  # the original run's numbers
-    probe = run_cell(cell.with_(method="probe"))  # the probe reads the adapted encoder's features
+    probe = run_cell(plan_cell(cell.with_(method="probe")))  # the probe reads the adapted encoder's features
     assert probe["adapt"]["cache_hit"] is True and probe["adapt"]["key"] == rec["key"]
     assert probe["cost"]["features"]["encoded_docs"] > 0
     with pytest.raises(AssertionError, match="reused"):  # another seed is another key
@@ -91,7 +93,7 @@ def test_empty_corpus_exits_2_with_one_line(capsys, tmp_path):
 
 
 def test_bad_corpus_names_and_params():
-    from bench.corpora import corpus_texts
+    from bench.data.corpora import corpus_texts
 
     with pytest.raises(ConfigError, match="did you mean 'drug-reviews'"):
         corpus_texts("drug-review")
@@ -102,7 +104,7 @@ def test_bad_corpus_names_and_params():
     with pytest.raises(DataError, match="does not exist"):
         from pathlib import Path
 
-        from bench.corpora import _folder_texts
+        from bench.data.corpora import _folder_texts
 
         _folder_texts(Path("/nonexistent/folder"), "*.txt")
 

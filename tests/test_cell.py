@@ -5,13 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from bench.cell import Cell, TrainParams, cell_id
-from bench.pipeline import run_cell, save_record
-from bench.record import SCHEMA_VERSION, read_record
+from bench.record.io import read_record, write_record
+from bench.record.schema import SCHEMA_VERSION
+from bench.run.ids import cell_id, plan_cell
+from bench.run.worker import run_cell
+from bench.spec.cell import Cell, TrainParams
 
 
 def test_tiny_bert_cell_end_to_end(tiny_cell, tmp_path):
-    rec = run_cell(tiny_cell)
+    rec = run_cell(plan_cell(tiny_cell))
     assert rec["status"] == "ok" and rec["schema_version"] == SCHEMA_VERSION
     assert rec["model"]["random_init"] is True and "random-init" in rec["model"]["label"]
     m = rec["metrics"]
@@ -27,18 +29,18 @@ def test_tiny_bert_cell_end_to_end(tiny_cell, tmp_path):
     assert rec["cost"]["params_trainable"] == rec["cost"]["params_total"] > 0
     assert rec["manifest"]["packages"]["torch"] and "sha" in rec["manifest"]["git"]
     assert rec["task"]["class_counts"]["train"] == [13, 4, 31]
-    path = save_record(tmp_path, rec)
+    path = write_record(tmp_path, rec)
     assert read_record(path) == json.loads(path.read_text())
 
 
 def test_same_seed_same_metrics(tiny_cell):
-    a, b = run_cell(tiny_cell), run_cell(tiny_cell)
+    a, b = run_cell(plan_cell(tiny_cell)), run_cell(plan_cell(tiny_cell))
     assert a["metrics"] == b["metrics"]
     assert a["predictions"]["proba"] == b["predictions"]["proba"]
 
 
 def test_tfidf_logreg_runs_through_the_same_path(tiny_cell):
-    rec = run_cell(tiny_cell.with_(model="tfidf-logreg", train=TrainParams(limit_train=200)))
+    rec = run_cell(plan_cell(tiny_cell.with_(model="tfidf-logreg", train=TrainParams(limit_train=200))))
     assert rec["status"] == "ok" and rec["model"]["name"] == "tfidf-logreg"
     assert rec["metrics"]["macro_f1"] > 0.3
     assert set(rec["predictions"]) == {"ids", "labels", "pred", "proba"}
@@ -56,7 +58,7 @@ def test_cell_id_is_stable_and_sensitive(tiny_cell):
 def test_saved_model_loads_again(tiny_cell, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    run_cell(tiny_cell, save_model=str(tmp_path / "model"))
+    run_cell(plan_cell(tiny_cell), save_model=str(tmp_path / "model"))
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
     tok = AutoTokenizer.from_pretrained(tmp_path / "model")
     assert model.config.id2label[1] == "neutral"
@@ -69,7 +71,7 @@ def test_real_minilm_beats_majority_on_drugs_sentiment():
     """Real pretrained MiniLM on a small stratified subset of real medical reviews."""
     cell = Cell(task="drugs-sentiment", model="minilm-l6", max_length=128, seed=0,
                 train=TrainParams(epochs=3, learning_rate=3e-4, limit_train=240, early_stopping_patience=None))
-    rec = run_cell(cell)
+    rec = run_cell(plan_cell(cell))
     counts = rec["task"]["class_counts"]["test"]
     majority_f1 = (2 * max(counts) / (sum(counts) + max(counts))) / len(counts)  # predict-majority macro-F1
     assert rec["metrics"]["macro_f1"] > majority_f1 + 0.05

@@ -10,21 +10,21 @@ import time
 import numpy as np
 import pytest
 
-from bench.baseline import (
+from bench.cli import main
+from bench.errors import BenchError, ConfigError, SchemaError
+from bench.gate.baseline import (
     BASELINE_SCHEMA_VERSION,
     build_baseline,
     read_baseline,
     tolerance,
     write_baseline,
 )
-from bench.cell import Cell, TrainParams
-from bench.check import calibrate, check
-from bench.cli import main
-from bench.errors import BenchError, ConfigError, SchemaError
+from bench.gate.check import calibrate, check
 from bench.metrics import classification_metrics
-from bench.pipeline import save_record
-from bench.record import SCHEMA_VERSION
-from bench.results import config_id
+from bench.record.frame import config_id
+from bench.record.io import write_record
+from bench.record.schema import SCHEMA_VERSION
+from bench.spec.cell import Cell, TrainParams
 
 CAL = {"workload": "test", "seconds": 0.1}
 NAMES = ["a", "b", "c"]
@@ -57,7 +57,7 @@ def fake_failed(seed: int) -> dict:
 
 def results(folder, recs: list[dict]):
     for r in recs:
-        save_record(folder, r)
+        write_record(folder, r)
     return folder
 
 
@@ -226,12 +226,13 @@ TFIDF = Cell(task="bbc-news", model="tfidf-logreg", seed=0, train=TrainParams(li
 
 
 def run_into(folder, cells: list[Cell]):
-    from bench.cli import _quiet
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.quiet import quiet
+    from bench.run.worker import run_cell
 
-    _quiet()
+    quiet()
     for c in cells:
-        save_record(folder, run_cell(c))
+        write_record(folder, run_cell(plan_cell(c)))
     return folder
 
 
@@ -287,16 +288,17 @@ def test_gate_learning_rate_zero_fails(gate, tmp_path, monkeypatch):
 def test_gate_shuffled_labels_fail(gate, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    import bench.classical as classical
+    import bench.fit.classical as classical
 
-    real = classical.fit_predict_classical
+    real = classical.fit_classical
 
-    def shuffled(cell, data, strategy):  # a bug that misaligns texts and labels when training
-        train = data.splits["train"]
+    def shuffled(job):  # a bug that misaligns texts and labels when training
+        train = job.data.splits["train"]
         labels = np.random.default_rng(0).permutation(train.labels)
-        return real(cell, replace(data, splits={**data.splits, "train": replace(train, labels=labels)}), strategy)
+        return real(replace(job, data=replace(job.data, splits={**job.data.splits,
+                                                                "train": replace(train, labels=labels)})))
 
-    monkeypatch.setattr(classical, "fit_predict_classical", shuffled)
+    monkeypatch.setattr(classical, "fit_classical", shuffled)
     res = check(run_into(tmp_path / "now", [TFIDF]), gate, time_factor=10)  # timings: see test_gate_slowed_training_step_fails
     print(res.render())
     rows = rows_of(res, "tfidf")

@@ -4,11 +4,12 @@ length schedules, bad input, and one tiny end-to-end cell per policy."""
 import numpy as np
 import pytest
 
-from bench.components import build
-from bench.context import CONTEXT, aggregate, special_affixes
-from bench.context.policies import HeadTail, chunk_spans
+from bench.components.context import CONTEXT, aggregate, special_affixes
+from bench.components.context.policies import HeadTail, chunk_spans
+from bench.components.models import get_model
 from bench.errors import ConfigError
-from bench.models import get_model, load_tokenizer
+from bench.fit.loading import load_tokenizer
+from bench.spec.named import build
 
 
 @pytest.fixture(scope="module")
@@ -112,19 +113,19 @@ def test_random_windows_reproducible_per_seed_and_differ_across_epochs(tok):
 def test_random_window_stream_changes_windows_per_epoch(tok):
     docs = [list(range(1000, 1100)) for _ in range(6)]
     stream = build(CONTEXT, "random_window").train_stream(docs, 10, tok, seed=0)
-    plan = stream.plan(batch_size=4, epochs=2)
+    plan = stream.draw(batch_size=4, epochs=2)
     assert plan.epoch_ends == [2, 4] and plan.batch_sizes == [4]
     keys = [k for b in plan.batches for k in b]
     assert sorted(k[0] for k in keys[:6]) == list(range(6)) and {k[1] for k in keys} == {0, 1}
     assert stream.windows(0, 0).input_ids != stream.windows(1, 0).input_ids
-    assert plan.batches == build(CONTEXT, "random_window").train_stream(docs, 10, tok, seed=0).plan(4, 2).batches
+    assert plan.batches == build(CONTEXT, "random_window").train_stream(docs, 10, tok, seed=0).draw(4, 2).batches
 
 
 def test_length_schedule_by_epoch(tok):
     docs = [list(range(1000, 1000 + 200)) for _ in range(64)]
     policy = build(CONTEXT, "length_schedule")  # default: 32, 64, then 128
     stream = policy.train_stream(docs, 128, tok, seed=0)
-    plan = stream.plan(batch_size=16, epochs=4)
+    plan = stream.draw(batch_size=16, epochs=4)
     assert plan.lengths == [32, 64, 128] and plan.batch_sizes == [64, 32, 16]  # tokens per batch: 2048 each
     assert plan.epoch_ends == [1, 3, 7, 11]  # 64 docs per epoch: 1, 2, 4, 4 batches
     for e, (a, b) in enumerate(zip([0, *plan.epoch_ends], plan.epoch_ends, strict=False)):
@@ -139,7 +140,7 @@ def test_length_schedule_by_epoch(tok):
 def test_length_schedule_by_fraction_and_explicit_lengths(tok):
     docs = [list(range(1000, 1300)) for _ in range(30)]
     policy = build(CONTEXT, "length_schedule", {"lengths": [64, 128], "by": "fraction", "adapt_batch": False})
-    plan = policy.train_stream(docs, 256, tok, seed=1).plan(batch_size=5, epochs=1)
+    plan = policy.train_stream(docs, 256, tok, seed=1).draw(batch_size=5, epochs=1)
     assert plan.lengths == [64, 128, 256] and plan.batch_sizes == [5, 5, 5]
     assert [b[0][2] for b in plan.batches] == [0, 0, 1, 1, 2, 2]  # thirds of training
     assert plan.stage_epochs == pytest.approx([1 / 3, 1 / 3, 1 / 3], abs=1e-3)
@@ -188,11 +189,12 @@ E2E = [("head", {}), ("tail", {}), ("head_tail", {}), ("chunk", {"overlap": 16, 
 
 @pytest.mark.parametrize("name, params", E2E)
 def test_tiny_cell_end_to_end_per_policy(tiny_cell, name, params):
-    from bench.cell import TrainParams
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
+    from bench.spec.cell import TrainParams
 
     train = TrainParams(epochs=2, batch_size=16, limit_train=32, limit_eval=20, latency_docs=2)
-    rec = run_cell(tiny_cell.with_(context=name, context_params=params, train=train))
+    rec = run_cell(plan_cell(tiny_cell.with_(context=name, context_params=params, train=train)))
     ctx = rec["context"]
     assert ctx["policy"] == name and set(ctx) >= {"train", "test", "validation"}
     for split in ("train", "test", "validation"):
@@ -209,10 +211,11 @@ def test_tiny_cell_end_to_end_per_policy(tiny_cell, name, params):
 
 
 def test_random_window_cell_same_seed_same_metrics(tiny_cell):
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     cell = tiny_cell.with_(context="random_window", context_params={"inference": "head"})
-    a, b = run_cell(cell), run_cell(cell)
+    a, b = run_cell(plan_cell(cell)), run_cell(plan_cell(cell))
     assert a["metrics"] == b["metrics"] and a["predictions"]["proba"] == b["predictions"]["proba"]
 
 
@@ -221,6 +224,6 @@ def test_stream_plan_draws_with_the_imbalance_sample_weights(tok):
     stream = build(CONTEXT, "random_window").train_stream(docs, 10, tok, seed=0)
     weights = np.zeros(10)
     weights[[2, 7]] = 1.0
-    plan = stream.plan(batch_size=4, epochs=1.5, weights=weights)
+    plan = stream.draw(batch_size=4, epochs=1.5, p=weights / weights.sum())
     keys = [k for b in plan.batches for k in b]
     assert {k[0] for k in keys} == {2, 7} and len(keys) == 15 and plan.epoch_ends == [3, 5]

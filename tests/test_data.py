@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from bench.data import load_task_data, stratified_subset
+from bench.data.longtail import long_tail_counts
+from bench.data.prepare import load_task_data, stratified_subset
+from bench.data.sources import load_bbc_news, load_drugs_com
 from bench.errors import DataError
-from bench.longtail import long_tail_counts
-from bench.sources import load_bbc_news, load_drugs_com
-from bench.tasks import LongTail, get_task, load_task_file
+from bench.spec.task import LongTail, get_task, load_task_file
 from tests.conftest import balanced_rows, write
 
 
@@ -35,7 +35,7 @@ def test_bbc_task_is_deduplicated_and_split_deterministically():
     all_texts = [t for s in data.splits.values() for t in s.texts]
     assert len(set(all_texts)) == len(all_texts)  # no leakage between splits
     assert abs(sizes["test"] / sum(sizes.values()) - 0.2) < 0.01
-    from bench.data import _load_cached
+    from bench.data.prepare import _load_cached
 
     _load_cached.cache_clear()
     again = load_task_data(get_task("bbc-news"))

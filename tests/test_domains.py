@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.data import load_task_data
-from bench.domains import MISSING, apply_domains, domain_metrics, parse_domains, transfer_table
+from bench.data.domains import MISSING, apply_domains, domain_metrics, parse_domains
+from bench.data.prepare import load_task_data
 from bench.errors import ConfigError, UnknownNameError
-from bench.tasks import get_task
+from bench.report.transfer import transfer_table
+from bench.spec.task import get_task
 
 SOURCES = ("Birth Control", "Depression")
 
@@ -83,16 +84,18 @@ def test_domain_metrics_split_in_and_out_of_domain(drugs):
 
 
 def test_cross_domain_cell_records_per_target_metrics(tiny_cell, tmp_path, monkeypatch):
-    from bench.pipeline import run_cell, save_record
+    from bench.record.io import write_record
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
     cell = tiny_cell.with_(method="probe", train_domains=("Birth Control",), eval_domains=("Birth Control", "Pain"))
-    rec = run_cell(cell)
+    rec = run_cell(plan_cell(cell))
     dom = rec["domains"]
     assert dom["train"] == ["Birth Control"] and set(dom["per_domain"]) == {"Birth Control", "Pain"}
     assert rec["task"]["sizes"]["test"] == sum(v["n"] for v in dom["per_domain"].values())
     assert dom["in_domain"]["n"] == dom["per_domain"]["Birth Control"]["n"]
-    save_record(tmp_path / "res", rec)
+    write_record(tmp_path / "res", rec)
     table = transfer_table(tmp_path / "res")
     row = table.iloc[0]
     assert row["source"] == "Birth Control" and row["seeds"] == 1

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.cell import Cell, cell_id
-from bench.matrix import load_matrix
-from bench.results import config_id
+from bench.record.frame import config_id
+from bench.run.ids import cell_id
+from bench.spec.cell import Cell
+from bench.spec.matrix import load_matrix
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "cell_ids.json").read_text())

@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from bench.cell import TrainParams
-from bench.components import build
+from bench.components.imbalance import IMBALANCE, Resampling, class_weights
 from bench.errors import ConfigError, DataError
-from bench.imbalance import IMBALANCE, TrainPlan, class_weights
 from bench.metrics import classification_metrics, softmax
-from bench.pipeline import cell_data, run_cell
+from bench.run.ids import plan_cell
+from bench.run.worker import cell_data, run_cell
+from bench.spec.cell import TrainParams
+from bench.spec.named import build
 from tests.test_cli import _bad
 
 LABELS = np.repeat([0, 1, 2], [54, 18, 128])  # drugs-sentiment's shape at 200 rows
@@ -21,8 +22,8 @@ SUMMARY_KEYS = {"counts_before", "counts_after", "expected_counts_per_epoch", "c
                 "effective_class_weights", "weighted_sampler"}
 
 
-def plan(spec: str, labels=LABELS, seed: int = 0) -> TrainPlan:
-    from bench.components import parse_named
+def plan(spec: str, labels=LABELS, seed: int = 0) -> Resampling:
+    from bench.spec.named import parse_named
 
     name, params = parse_named(spec)
     return build(IMBALANCE, name, params).fit_resample(labels, int(labels.max()) + 1, seed)
@@ -70,12 +71,12 @@ def _eval_digest(data) -> str:
 @pytest.fixture(scope="module")
 def classical_records():
     """Every strategy end to end through run_cell with tfidf-logreg (fast), eval splits hashed before."""
-    from bench.cell import Cell
+    from bench.spec.cell import Cell
 
     cell = Cell(task="drugs-sentiment", model="tfidf-logreg", train=TrainParams(limit_train=160))
     before = _eval_digest(cell_data(cell))
     specs = {n: {} for n in IMBALANCE.names()} | {"ensemble": {"k": 2}}
-    records = {n: run_cell(cell.with_(imbalance=n, imbalance_params=p)) for n, p in specs.items()}
+    records = {n: run_cell(plan_cell(cell.with_(imbalance=n, imbalance_params=p))) for n, p in specs.items()}
     return before, _eval_digest(cell_data(cell)), records
 
 
@@ -211,9 +212,10 @@ def test_balanced_sampler_batches_are_balanced(tmp_path):
     from scipy.stats import chisquare
     from transformers import DataCollatorWithPadding, TrainingArguments
 
-    from bench.context import Windows
-    from bench.models import get_model, load_classifier, load_tokenizer
-    from bench.train import WindowDataset, _trainer_class
+    from bench.components.context import Windows
+    from bench.components.models import get_model
+    from bench.fit.loading import load_classifier, load_tokenizer
+    from bench.fit.trainer import WindowDataset, trainer_class
 
     spec = get_model("tiny-bert")
     tok = load_tokenizer(spec)
@@ -224,7 +226,7 @@ def test_balanced_sampler_batches_are_balanced(tmp_path):
         p = plan(strategy)
         args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=16, use_cpu=True, seed=3,
                                  report_to="none", remove_unused_columns=False)
-        trainer = _trainer_class()(model=model, args=args, train_dataset=WindowDataset(windows, LABELS[p.indices]),
+        trainer = trainer_class()(model=model, args=args, train_dataset=WindowDataset(windows, LABELS[p.indices]),
                                    data_collator=DataCollatorWithPadding(tok), strategy=build(IMBALANCE, "none"),
                                    plan=p)
         dl = trainer.get_train_dataloader()
@@ -249,10 +251,10 @@ def test_ensemble_members_are_different_balanced_subsets():
 
 
 def test_ensemble_probabilities_are_the_member_mean(tiny_cell):
-    from bench.context import CONTEXT
-    from bench.methods import METHODS
-    from bench.models import get_model
-    from bench.train import fit_predict
+    from bench.components.context import CONTEXT
+    from bench.components.methods import METHODS
+    from bench.components.models import get_model
+    from bench.fit.transformer import fit_predict
 
     strategy = build(IMBALANCE, "ensemble", {"k": 2})
     data = cell_data(tiny_cell)
@@ -305,8 +307,8 @@ def test_logit_adjust_record_states_tau(classical_records):
 # --- long-tailed task variants ------------------------------------------------------------------
 
 def test_long_tailed_variants_keep_evaluation_and_are_deterministic():
-    from bench.data import _load_cached, load_task_data
-    from bench.tasks import get_task
+    from bench.data.prepare import _load_cached, load_task_data
+    from bench.spec.task import get_task
 
     base = load_task_data(get_task("bbc-news"))
     for name, ratio in (("bbc-news-lt10", 10), ("bbc-news-lt50", 50)):
@@ -347,13 +349,13 @@ def test_bad_imbalance_params_one_line_exit_2(capsys, tmp_path, imbalance, messa
 
 
 def test_results_table_over_strategies(classical_records, tmp_path, capsys):
-    from bench.imbalance.table import main, strategy_table
-    from bench.pipeline import save_record
+    from bench.record.io import write_record
+    from bench.report.imbalance_table import main, strategy_table
 
     records = classical_records[2]
     for rec in records.values():
-        save_record(tmp_path, rec)
-        save_record(tmp_path, {**rec, "cell_id": rec["cell_id"] + "s1", "cell": {**rec["cell"], "seed": 1},
+        write_record(tmp_path, rec)
+        write_record(tmp_path, {**rec, "cell_id": rec["cell_id"] + "s1", "cell": {**rec["cell"], "seed": 1},
                                "metrics": {**rec["metrics"], "macro_f1": rec["metrics"]["macro_f1"] + 0.1}})
     table = strategy_table(str(tmp_path))
     assert table["imbalance"].tolist()[0] == "none" and len(table) == len(records)

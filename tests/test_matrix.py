@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from bench.cell import Cell, TrainParams, cell_id
 from bench.errors import ConfigError
-from bench.matrix import MatrixSpec, load_matrix, only_filter, select
+from bench.run.ids import cell_id
+from bench.spec.cell import Cell, TrainParams
+from bench.spec.matrix import MatrixSpec, load_matrix, only_filter, select
 from tests.conftest import ROOT, balanced_rows, write
 
 
@@ -111,7 +112,7 @@ def test_ten_thousand_cells_expand_deterministically():
 
 
 def test_ids_stable_across_processes(tiny_cell):
-    code = ("import json,sys; from bench.cell import Cell, cell_id; "
+    code = ("import json,sys; from bench.spec.cell import Cell; from bench.run.ids import cell_id; "
             "print(cell_id(Cell.from_dict(json.loads(sys.argv[1]))))")
     out = subprocess.run([sys.executable, "-c", code, json.dumps(tiny_cell.to_dict())], capture_output=True,
                          text=True, check=True, timeout=120, cwd=ROOT)

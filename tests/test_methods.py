@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.components import build
+from bench.components.methods import METHODS
 from bench.errors import ConfigError
-from bench.methods import METHODS
+from bench.spec.named import build
 
 
 @pytest.fixture(autouse=True)
@@ -26,50 +26,52 @@ def test_bad_method_params_are_one_line():
 
 
 def _count_forwards(monkeypatch):
-    import bench.probe
+    import bench.fit.probe as probe_mod
 
     calls = []
-    real = bench.probe._forward
+    real = probe_mod._forward
 
     def counting(encoder, batch):
         calls.append(int(batch["input_ids"].shape[0]))
         return real(encoder, batch)
 
-    monkeypatch.setattr(bench.probe, "_forward", counting)
+    monkeypatch.setattr(probe_mod, "_forward", counting)
     return calls
 
 
 def test_probe_second_cell_does_not_run_the_encoder(tiny_cell, monkeypatch):
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     calls = _count_forwards(monkeypatch)
     base = tiny_cell.with_(method="probe", train=tiny_cell.train.__class__(
         **{**tiny_cell.train.__dict__, "latency_docs": 0}))
-    first = run_cell(base)
+    first = run_cell(plan_cell(base))
     n_docs = sum(first["task"]["sizes"].values())
     assert sum(calls) == n_docs  # one window per document (head policy), each encoded once
     assert first["cost"]["features"]["encoded_docs"] == n_docs
     assert first["cost"]["params_trainable"] == 64 * 3 + 3  # tiny-bert hidden 64 -> 3 classes
 
     calls.clear()
-    other = run_cell(base.with_(seed=1, imbalance="class_weight"))
+    other = run_cell(plan_cell(base.with_(seed=1, imbalance="class_weight")))
     assert calls == []  # another seed and strategy: features come from the disk cache
     assert other["cost"]["features"]["encoded_docs"] == 0
 
-    again = run_cell(base)
+    again = run_cell(plan_cell(base))
     assert calls == []
     assert again["metrics"] == first["metrics"]  # cached features give the same result
 
 
 def test_probe_encodes_only_new_texts(tiny_cell, monkeypatch):
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     calls = _count_forwards(monkeypatch)
     tp = tiny_cell.train.__class__(**{**tiny_cell.train.__dict__, "latency_docs": 0})
-    run_cell(tiny_cell.with_(method="probe", train=tp))
+    run_cell(plan_cell(tiny_cell.with_(method="probe", train=tp)))
     calls.clear()
     bigger = tp.__class__(**{**tp.__dict__, "limit_train": 60})
-    rec = run_cell(tiny_cell.with_(method="probe", train=bigger))
+    rec = run_cell(plan_cell(tiny_cell.with_(method="probe", train=bigger)))
     assert 0 < sum(calls) == rec["cost"]["features"]["encoded_docs"] < 60
 
 
@@ -78,7 +80,7 @@ def test_probe_without_pooled_representation_is_one_line():
 
     import torch
 
-    from bench.probe import pool
+    from bench.fit.probe import pool
 
     mask = torch.ones(2, 3)
     with pytest.raises(ConfigError, match="no pooler output"):
@@ -102,7 +104,8 @@ def test_probe_on_classical_model_exits_2(capsys, tmp_path):
 def _tiny_classifier(seed=0):
     from transformers import set_seed
 
-    from bench.models import get_model, load_classifier
+    from bench.components.models import get_model
+    from bench.fit.loading import load_classifier
 
     set_seed(seed)
     return load_classifier(get_model("tiny-bert"), ["a", "b", "c"], 30522)
@@ -137,8 +140,9 @@ def test_lora_trains_only_adapters_and_the_head():
 def test_lora_cell_records_trainable_parameters_and_keeps_base_weights(tiny_cell, monkeypatch):
     import torch
 
-    from bench.methods import Lora
-    from bench.pipeline import run_cell
+    from bench.components.methods import Lora
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     seen = {}
     real = Lora.prepare
@@ -149,7 +153,7 @@ def test_lora_cell_records_trainable_parameters_and_keeps_base_weights(tiny_cell
         return seen["model"]
 
     monkeypatch.setattr(Lora, "prepare", capture)
-    rec = run_cell(tiny_cell.with_(method="lora", method_params={"rank": 4}))
+    rec = run_cell(plan_cell(tiny_cell.with_(method="lora", method_params={"rank": 4})))
     cost = rec["cost"]
     assert rec["method"]["name"] == "lora" and rec["method"]["params"]["rank"] == 4
     assert 0 < cost["params_trainable"] < cost["params_total"] / 10

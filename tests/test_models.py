@@ -5,8 +5,9 @@ import zipfile
 
 import pytest
 
+from bench.components.models import get_model, join_and_unzip, max_positions
 from bench.errors import ConfigError
-from bench.models import get_model, join_and_unzip, max_positions, model_config
+from bench.fit.loading import model_config
 
 
 def test_registry_and_hf_references():

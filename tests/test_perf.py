@@ -4,14 +4,15 @@ No test here asserts on seconds."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from bench.cell import Cell, TrainParams, cell_id
 from bench.errors import ConfigError
-from bench.speed import RuntimeOptions, resolve_precision, runtime_env, train_flops
+from bench.fit.device import resolve_precision
+from bench.fit.options import RuntimeOptions, runtime_env
+from bench.perf.flops import train_flops
+from bench.run.ids import cell_id
+from bench.spec.cell import Cell, TrainParams
 
 # L=256 so that review lengths vary inside the window (length grouping has something to group)
 BASE = Cell(task="drugs-sentiment", model="tiny-bert", max_length=256, seed=0,
@@ -20,10 +21,11 @@ BASE = Cell(task="drugs-sentiment", model="tiny-bert", max_length=256, seed=0,
 
 
 def run(cell: Cell, **env: str) -> tuple[np.ndarray, dict]:
-    from bench.pipeline import run_cell
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
 
     with runtime_env(**env):
-        rec = run_cell(cell)
+        rec = run_cell(plan_cell(cell))
     return np.asarray(rec["predictions"]["proba"]), rec
 
 
@@ -39,7 +41,7 @@ def assert_same_predictions(a: np.ndarray, b: np.ndarray, atol: float) -> None:
 
 
 def flip(cell: Cell, **train) -> Cell:
-    return cell.with_(train=replace(cell.train, **train))
+    return cell.with_(train=cell.train.with_(**train))
 
 
 def test_bf16_autocast_keeps_predictions(base):
@@ -66,8 +68,8 @@ def test_pretrained_cache_hit_equals_miss_and_head_follows_seed():
     seed; another seed changes only the freshly initialised head."""
     import torch
 
-    from bench import speed
-    from bench.models import get_model
+    from bench.components.models import get_model
+    from bench.fit import loading as speed
 
     spec = get_model("minilm-l6")
 
@@ -94,10 +96,11 @@ def test_torch_compile_keeps_predictions(base):
 def test_length_sorted_inference_matches_one_at_a_time():
     import torch
 
-    from bench.context import Windows
-    from bench.models import get_model, load_classifier, load_tokenizer
-    from bench.resources import Device
-    from bench.train import predict_logits
+    from bench.components.context import Windows
+    from bench.components.models import get_model
+    from bench.fit.device import Device
+    from bench.fit.loading import load_classifier, load_tokenizer
+    from bench.fit.transformer import predict_logits
 
     tok = load_tokenizer(get_model("tiny-bert"))
     torch.manual_seed(0)
@@ -145,13 +148,13 @@ def test_train_flops_counts_real_tokens_and_attention():
 
 
 def test_matmul_peak_is_measured():
-    from bench.speed import matmul_peak
+    from bench.perf.flops import matmul_peak
 
     assert matmul_peak("fp32", n=128, repeats=2) > 0 and matmul_peak("bf16", n=128, repeats=2) > 0
 
 
 def test_side_by_side_benchmark_tiny():
-    from bench.perf import PerfConfig, benchmark, format_report
+    from bench.perf.side_by_side import PerfConfig, benchmark, format_report
 
     cfg = PerfConfig(task="drugs-sentiment", model="tiny-bert", max_length=256, limit_train=32, limit_eval=20,
                      repeats=1, peak_n=256)
@@ -171,7 +174,7 @@ def test_side_by_side_benchmark_tiny():
 
 
 def test_ablations_flip_one_option_each():
-    from bench.perf import ABLATIONS, ablation
+    from bench.perf.side_by_side import ABLATIONS, ablation
 
     variants = {name: ablation(BASE, name) for name in ABLATIONS}
     assert variants["precision"][0][1].train.precision == "bf16"  # BASE is fp32
@@ -194,7 +197,8 @@ def test_cli_perf_rejects_bad_input(capsys):
 def test_cli_speed_flags(monkeypatch):
     import os
 
-    from bench.cli import build_parser, cell_from_args
+    from bench.cli import build_parser
+    from bench.cli.run import cell_from_args
 
     monkeypatch.setenv("BENCH_ATTN", "auto")  # setenv (not delenv of an unset name) so that pytest
     monkeypatch.setenv("BENCH_COMPILE", "0")  # restores what speed_from_args writes
@@ -209,11 +213,11 @@ def test_cli_speed_flags(monkeypatch):
 
 def test_single_epoch_skips_in_training_validation_without_changing_results(base, monkeypatch):
     """One epoch: no validation/checkpoint/reload inside train() -- the same model, the same predictions."""
-    import bench.train
+    import bench.fit.transformer as transformer
 
     assert base[1]["timing"]["train_eval_seconds"] == 0.0
     assert base[1]["members"] == [] or base[1]["members"][0]["best_val_score"] is not None
-    monkeypatch.setattr(bench.train, "single_pass_args", lambda tp: {})  # the old path: validate + checkpoint
+    monkeypatch.setattr(transformer, "single_pass_args", lambda tp: {})  # the old path: validate + checkpoint
     p, rec = run(BASE)
     assert rec["timing"]["train_eval_seconds"] > 0
     np.testing.assert_allclose(p, base[0], atol=1e-6)

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from bench.errors import SchemaError
-from bench.record import SCHEMA_VERSION, read_record, write_json_atomic
+from bench.record.io import read_record
+from bench.record.schema import SCHEMA_VERSION
+from bench.store import write_json_atomic
 
 
 def test_round_trip(tmp_path):
@@ -36,7 +38,7 @@ def test_failed_write_leaves_old_file_intact(tmp_path):
         pass
 
     with pytest.raises(TypeError):
-        import bench.record as r
+        import bench.store as r
 
         orig = r._default
         r._default = lambda o: (_ for _ in ()).throw(TypeError("no"))

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.pipeline import run_cell, save_record
+from bench.record.io import write_record
+from bench.run.ids import plan_cell
+from bench.run.worker import run_cell
 from tests.test_report_stats import classifier, synth_record
 
 
@@ -27,11 +29,11 @@ def results(tmp_path_factory):
                 for s in range(3):
                     if (task, model, imb) == ("t2", "m3", "focal"):
                         continue
-                    save_record(out, synth_record(task=task, model=model, imbalance=imb, seed=s, labels=y,
+                    write_record(out, synth_record(task=task, model=model, imbalance=imb, seed=s, labels=y,
                                                   proba=classifier(y, acc, 100 * ti + 10 * mi + 3 * ii + s),
                                                   train_seconds=secs + s))
-    save_record(out, synth_record(task="t2", model="m3", imbalance="focal", status="failed"))
-    save_record(out, synth_record(task="t2", model="m4", labels=y, proba=classifier(y, 0.6, 7)))
+    write_record(out, synth_record(task="t2", model="m3", imbalance="focal", status="failed"))
+    write_record(out, synth_record(task="t2", model="m4", labels=y, proba=classifier(y, 0.6, 7)))
     return out
 
 
@@ -137,10 +139,10 @@ def test_bad_folders_write_nothing(tmp_path, capsys):
     code, _, err = run(capsys, "report", "--results", tmp_path / "empty", "--out", site)
     assert code == 2 and "holds no records" in err and not site.exists()
     mixed = tmp_path / "mixed"
-    save_record(mixed, synth_record(metrics={"macro_f1": 0.5}))
+    write_record(mixed, synth_record(metrics={"macro_f1": 0.5}))
     newer = synth_record(model="new", metrics={"macro_f1": 0.5})
     newer["schema_version"] = 99
-    save_record(mixed, newer)
+    write_record(mixed, newer)
     code, _, err = run(capsys, "report", "--results", mixed, "--out", site)
     assert code == 2 and "newer" in err and len(err.strip().splitlines()) == 1 and not site.exists()
     code, _, err = run(capsys, "compare", "--results", mixed, "model=m1", "model=new")
@@ -151,7 +153,7 @@ def test_report_over_real_pipeline_records(tiny_cell, tmp_path, capsys):
     """Real pipeline records: tiny-bert (random-init) seeds 0, 1 and the TF-IDF baseline, seed 0."""
     out = tmp_path / "res"
     for model, seed in (("tiny-bert", 0), ("tiny-bert", 1), ("tfidf-logreg", 0)):
-        save_record(out, run_cell(tiny_cell.with_(model=model, seed=seed)))
+        write_record(out, run_cell(plan_cell(tiny_cell.with_(model=model, seed=seed))))
     code, text, _ = run(capsys, "report", "--results", out, "--metric", "accuracy", "--out", tmp_path / "r",
                         "--resamples", 100)
     assert code == 0

@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from bench.cell import Cell
 from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import classification_metrics, confusion, per_class, roc_curves
-from bench.pipeline import save_record
-from bench.record import SCHEMA_VERSION
+from bench.record.io import write_record
+from bench.record.schema import SCHEMA_VERSION
 from bench.report.aggregate import build_board, load_results, pareto_mask, rank_with_ties, seed_stats
 from bench.report.stats import mcnemar, mcnemar_counts, metric_values, paired_bootstrap
+from bench.spec.cell import Cell
 
 NAMES = ["a", "b", "c"]
 
@@ -58,7 +58,7 @@ def classifier(y: np.ndarray, accuracy: float, seed: int, k: int = 3) -> np.ndar
 
 def write(tmp_path, recs):
     for r in recs:
-        save_record(tmp_path, r)
+        write_record(tmp_path, r)
     return tmp_path
 
 
@@ -123,13 +123,13 @@ def test_bad_inputs(tmp_path):
         build_board(res, "macro_f2")
     with pytest.raises(ConfigError, match="did you mean 'imbalance'"):
         build_board(res, "macro_f1", rows=["imbalanse"])
-    save_record(tmp_path, synth_record(seed=1, metrics={"macro_f1": 0.5}, version="2"))
+    write_record(tmp_path, synth_record(seed=1, metrics={"macro_f1": 0.5}, version="2"))
     with pytest.raises(SchemaError, match="different task versions"):
         load_results(tmp_path)
     (tmp_path / "records").joinpath(synth_record(seed=1)["cell_id"] + ".json").unlink()
     old = synth_record(model="old", metrics={"macro_f1": 0.5})
     old["schema_version"] = 0
-    save_record(tmp_path, old)
+    write_record(tmp_path, old)
     with pytest.raises(SchemaError, match="mixed schema versions"):
         load_results(tmp_path)
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.imbalance import IMBALANCE, ImbalanceStrategy, TrainPlan
-from bench.lock import CellLock
+from bench.components.imbalance import IMBALANCE, ImbalanceStrategy, Resampling
+from bench.run.lock import CellLock
 from tests.conftest import ROOT, balanced_rows, write
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "BENCH_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
@@ -71,7 +71,7 @@ class Explode(ImbalanceStrategy):
     def _fit_resample(self, labels, num_classes, rng):
         if Explode.armed:
             raise RuntimeError("boom: deliberate failure")
-        return TrainPlan(indices=np.arange(len(labels)))
+        return Resampling(indices=np.arange(len(labels)))
 
 
 @pytest.fixture
@@ -200,9 +200,8 @@ def test_missing_task_and_newer_schema(tmp_path, task, capsys):
 
 
 def test_tokenised_text_cache(tmp_path, monkeypatch):
-    from bench.cache import tokenize_cached, tokenizer_for
-    from bench.models import get_model
-    from bench.train import tokenize
+    from bench.components.models import get_model
+    from bench.fit.tokens import tokenize, tokenize_cached, tokenizer_for
 
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path))
     tok = tokenizer_for(get_model("tiny-bert"))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.pipeline import save_record
+from bench.record.io import write_record
 from tests.test_report_stats import classifier, synth_record
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -27,9 +27,9 @@ def site(tmp_path_factory):
     for task in ("t1", "t2"):
         for model, acc, secs in (("alpha", 0.9, 50.0), ("beta", 0.7, 10.0), ("gamma", 0.5, 2.0)):
             for seed in range(2):
-                save_record(root / "res", synth_record(task=task, model=model, seed=seed, labels=y, train_seconds=secs,
+                write_record(root / "res", synth_record(task=task, model=model, seed=seed, labels=y, train_seconds=secs,
                                                        proba=classifier(y, acc, seed + len(model) + len(task))))
-    save_record(root / "res", synth_record(task="t2", model="delta", status="failed"))
+    write_record(root / "res", synth_record(task="t2", model="delta", status="failed"))
     assert main(["report", "--results", str(root / "res"), "--format", "html", "--out", str(root / "site"),
                  "--resamples", "100"]) == 0
     return root / "site"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import ConfigError, UnknownNameError
-from bench.tasks import all_tasks, get_task, load_task_file
+from bench.spec.task import all_tasks, get_task, load_task_file
 from tests.conftest import ROOT, write
 
 SHIPPED = sorted((ROOT / "tasks").rglob("*.yaml"))

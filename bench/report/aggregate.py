@@ -17,9 +17,9 @@ import pandas as pd
 
 from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import DIRECTION
-from bench.record import SCHEMA_VERSION, UPGRADES, upgrade
+from bench.record.frame import frame_of
+from bench.record.schema import SCHEMA_VERSION, UPGRADES, upgrade
 from bench.registry import suggest
-from bench.results import frame_of
 
 DIMS = ("task", "model", "method", "imbalance", "context", "adapt", "max_length")
 GROUP_COLUMNS = (*DIMS, "config")

@@ -12,9 +12,10 @@ import timeit
 import numpy as np
 import pytest
 
-from bench.components import build
-from bench.context import CONTEXT
-from bench.models import get_model, load_tokenizer
+from bench.components.context import CONTEXT
+from bench.components.models import get_model
+from bench.fit.loading import load_tokenizer
+from bench.spec.named import build
 
 BASE = 2_000  # tokens per document at 1x
 SCALES = (1, 2, 4, 8)

@@ -57,7 +57,8 @@ def test_collation(benchmark):
     import torch
     from transformers import DataCollatorWithPadding
 
-    from bench.models import get_model, load_tokenizer
+    from bench.components.models import get_model
+    from bench.fit.loading import load_tokenizer
 
     tok = load_tokenizer(get_model("tiny-bert"))
     rng = np.random.default_rng(0)

@@ -14,11 +14,13 @@ import json
 import pytest
 from rich.console import Console
 
-from bench.matrix import AXES, MatrixSpec
-from bench.pipeline import failed_record
-from bench.progress import print_outcome
-from bench.record import record_path, write_json_atomic
-from bench.runner import plan_matrix, read_outcome_records, run_matrix
+from bench.record.io import record_path
+from bench.record.schema import failed_record
+from bench.run.matrix import read_outcome_records, run_matrix
+from bench.run.plan import plan_matrix
+from bench.run.progress import print_outcome
+from bench.spec.matrix import AXES, MatrixSpec
+from bench.store import write_json_atomic
 from tests.conftest import balanced_rows
 
 
@@ -30,7 +32,7 @@ def finished(tmp_path, csv_task):
     plan = plan_matrix(spec, tmp_path / "out")
     assert len(plan.ids) == 100
     for cell, cid in zip(plan.cells, plan.ids, strict=True):
-        rec = failed_record(cell, RuntimeError("synthetic"))
+        rec = failed_record(cell, cid, RuntimeError("synthetic"))
         rec.update(status="ok", cell_id=cid, main_score=0.5 + cell.seed / 1000,
                    task={"main_score": "macro_f1"}, model={"label": cell.model},
                    metrics={"accuracy": 0.6, "macro_f1": 0.5 + cell.seed / 1000},

@@ -16,7 +16,8 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def batch_maker():
-    from bench.models import get_model, load_tokenizer
+    from bench.components.models import get_model
+    from bench.fit.loading import load_tokenizer
 
     tok = load_tokenizer(get_model("tiny-bert"))
     rng = np.random.default_rng(0)
@@ -32,7 +33,8 @@ def batch_maker():
 
 
 def step_fn(tok, batch, bf16: bool):
-    from bench.models import get_model, load_classifier
+    from bench.components.models import get_model
+    from bench.fit.loading import load_classifier
 
     torch.manual_seed(0)
     model = load_classifier(get_model("tiny-bert"), ["a", "b", "c"], len(tok))
@@ -68,10 +70,11 @@ def test_train_step_precision(benchmark, batch_maker, precision):
 @pytest.mark.benchmark(group="inference: batch order")
 @pytest.mark.parametrize("order", ["length-sorted", "as-given"])
 def test_inference_order(benchmark, batch_maker, order):
-    from bench.context import Windows
-    from bench.models import get_model, load_classifier
-    from bench.resources import Device
-    from bench.train import predict_logits
+    from bench.components.context import Windows
+    from bench.components.models import get_model
+    from bench.fit.device import Device
+    from bench.fit.loading import load_classifier
+    from bench.fit.transformer import predict_logits
 
     tok, make = batch_maker
     torch.manual_seed(0)

@@ -1,0 +1,197 @@
+"""``bench report`` and ``bench compare``: everything is validated before anything is written, and
+output folders are built in a temporary folder next to the target, then moved into place."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import ConfigError, OutputError
+from bench.metrics import DIRECTION
+from bench.registry import suggest
+from bench.report.aggregate import DIMS, GROUP_COLUMNS, Results, build_board, check_metric, load_results
+
+FORMATS = {"md": "report.md", "latex": "report.tex", "csv": "report.csv", "json": "report.json", "html": "index.html"}
+
+
+def _csv_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _is_folder(out: Path, fmt: str) -> bool:
+    return fmt == "html" or out.is_dir() or str(out).endswith(os.sep) or not out.suffix
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.record.io import check_writable
+    from bench.report import tables
+
+    if args.resamples < 1:
+        raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
+    res = load_results(args.results)
+    board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples)
+    title = f"DomainBench report: {Path(args.results).resolve().name}" + (f" · {args.task}" if args.task else "")
+    if args.out is None:
+        if args.format == "html":
+            raise ConfigError("--format html writes a site folder: give --out FOLDER")
+        print(tables.render(board, args.format, title), end="")
+        return 0
+    out = Path(args.out)
+    folder = _is_folder(out, args.format)
+    check_writable(out.parent if not folder else out)
+    tmp = Path(tempfile.mkdtemp(prefix=".report.", dir=out.parent if not folder else out))
+    try:
+        if folder:
+            _write_folder(res, board, tmp, args.format, title)
+        else:
+            (tmp / out.name).write_text(tables.render(board, args.format, title), encoding="utf-8")
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            dest = (out if folder else out.parent) / path.relative_to(tmp)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+    except OSError as err:
+        raise OutputError(f"cannot write the report to {out}: {err.strerror or err}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    where = out / FORMATS[args.format] if folder else out
+    print(f"report ({board.metric}, {board.cells['config_id'].nunique()} configurations, "
+          f"{len(board.failed)} failed cells): {where}")
+    return 0
+
+
+def _write_folder(res: Results, board, tmp: Path, fmt: str, title: str) -> None:
+    from bench.report import plots, site, tables
+
+    tasks = sorted(board.cells["task"].unique()) if "task" in board.cells else None
+    index = plots.make_plots(res, board.metric, tmp / "plots", tasks, per_config=fmt == "html")
+    if fmt == "html":
+        site.write_site(res, board, tmp, index, title)
+        return
+    listed = [src for entry in index["tasks"].values() for src in entry.values()]
+    text = tables.render(board, fmt, title, plots=listed) if fmt == "md" else tables.render(board, fmt, title)
+    (tmp / FORMATS[fmt]).write_text(text, encoding="utf-8")
+
+
+def parse_selector(text: str) -> dict[str, str]:
+    """``k=v,k=v`` (k in the grouping columns) or a configuration id (prefix)."""
+    if "=" not in text:
+        return {"config_id": text.strip()}
+    out = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise ConfigError(f"selector {text!r}: expected key=value[,key=value...], got {part!r}")
+        if key not in GROUP_COLUMNS:
+            raise ConfigError(f"selector {text!r}: unknown column {key!r}{suggest(key, GROUP_COLUMNS)}")
+        out[key] = value
+    return out
+
+
+def _matches(frame: pd.DataFrame, sel: dict[str, str]) -> pd.Series:
+    m = pd.Series(True, index=frame.index)
+    for key, value in sel.items():
+        col = frame[key].astype(str)
+        m &= col.str.startswith(value) if key == "config_id" else (col == value) | col.str.startswith(value + ":")
+    return m
+
+
+def select_config(res: Results, text: str, task: str | None = None, base: pd.Series | None = None) -> pd.Series:
+    """One configuration (a row of the frame). With ``base``, dimensions the selector does not
+    name narrow to ``base``'s values when the selector alone matches several."""
+    sel = parse_selector(text)
+    frame = res.ok.drop_duplicates("config_id")
+    if task is not None:
+        frame = frame[frame["task"] == task]
+    found = frame[_matches(frame, sel)]
+    if len(found) > 1 and base is not None:
+        same = found
+        for d in DIMS:
+            if d not in sel:
+                same = same[same[d].astype(str) == str(base[d])]
+        found = same if len(same) else found
+    if len(found) == 1:
+        return found.iloc[0]
+    where = f" (task {task})" if task else ""
+    if not len(found):
+        raise ConfigError(f"selector {text!r} matches no configuration with successful records in {res.folder}{where}")
+    names = "; ".join(f"{r.task} · {r.config}" for r in found.head(4).itertuples())
+    more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+    raise ConfigError(f"selector {text!r} matches {len(found)} configurations{where}: {names}{more}; "
+                      f"name more columns (task=, model=, method=, imbalance=, context=, max_length=)")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.report.stats import mcnemar, paired_bootstrap
+
+    if not 0 < args.alpha < 1:
+        raise ConfigError(f"--alpha must be between 0 and 1 (got {args.alpha})")
+    res = load_results(args.results)
+    metric = args.metric or res.main_metric()
+    check_metric(res, metric)
+    a = select_config(res, args.a, args.task)
+    b = select_config(res, args.b, args.task, base=a)
+    if a["config_id"] == b["config_id"]:
+        raise ConfigError(f"selectors {args.a!r} and {args.b!r} pick the same configuration ({a['config']})")
+    ra, rb = res.config_records(a["config_id"]), res.config_records(b["config_id"])
+    boot = paired_bootstrap(ra, rb, metric, resamples=args.resamples, alpha=args.alpha)
+    mc = mcnemar(ra, rb)
+    if args.json:
+        print(json.dumps({"a": {"task": a["task"], "config": a["config"], "config_id": a["config_id"]},
+                          "b": {"task": b["task"], "config": b["config"], "config_id": b["config_id"]},
+                          "bootstrap": boot, "mcnemar": mc}, indent=1))
+        return 0
+    better = "higher" if DIRECTION.get(metric, 1) > 0 else "lower"
+    level = round(100 * (1 - args.alpha))
+    verdict = (f"{boot['better']} is significantly better" if boot["significant"]
+               else f"no significant difference at {level}%")
+    print(f"metric {metric} ({better} is better)")
+    for name, row, recs, mean in (("A", a, ra, boot["mean_a"]), ("B", b, rb, boot["mean_b"])):
+        print(f"{name}: {row['task']} · {row['config']}  [{row['config_id']}, {len(recs)} seed(s)]  {metric} {mean:.4f} on the paired seeds")
+    print(f"A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, {boot['ci_high']:+.4f}]  p={boot['p_value']:.3g}"
+          f"  (paired bootstrap: {boot['n_docs']} test documents x {boot['n_seeds']} seed pair(s), "
+          f"{boot['resamples']} resamples) -> {verdict}")
+    print(f"McNemar ({mc['method']}, pooled over {mc['n_seeds']} seed pair(s)): A-only correct {mc['a_only_correct']}, "
+          f"B-only correct {mc['b_only_correct']}, statistic {mc['statistic']:.3f}, p={mc['p_value']:.3g}")
+    return 0
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from bench.report.transfer import format_transfer, transfer_table
+
+    table = transfer_table(args.results, metric=args.metric, min_n=args.min_n)
+    print(table.to_csv(index=False) if args.csv else format_transfer(table))
+    return 0
+
+
+GROUPS = "task, model, method, imbalance, context, adapt, max_length, config"
+
+
+def add_report_parsers(sub) -> None:
+    p = sub.add_parser("report", help="leaderboard of a results folder: tables (md/latex/csv/json), plots, HTML site")
+    p.add_argument("--results", default="results", help="results folder (holds records/)")
+    p.add_argument("--format", default="md", choices=["md", "latex", "csv", "json", "html"])
+    p.add_argument("--out", default=None, help="a file, or a folder (table + plots; html: the site). Default: stdout")
+    p.add_argument("--metric", default=None, help="metric to rank by (default: the tasks' main score)")
+    p.add_argument("--rows", default=None, help=f"comma list of {GROUPS} (default: config)")
+    p.add_argument("--cols", default=None, help="comma list, as --rows (default: task)")
+    p.add_argument("--task", default=None, help="only this task")
+    p.add_argument("--resamples", type=int, default=1000, help="paired-bootstrap resamples for the vs-best marks")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="paired significance of configuration A vs B (bootstrap CI + McNemar)")
+    p.add_argument("a", metavar="A", help="selector of A: key=value[,key=value] over " + GROUPS + ", or a config id")
+    p.add_argument("b", metavar="B", help="selector of B; dimensions it does not name are taken from A")
+    p.add_argument("--results", default="results", help="results folder (holds records/)")
+    p.add_argument("--metric", default=None, help="metric (default: the tasks' main score)")
+    p.add_argument("--task", default=None, help="only this task")
+    p.add_argument("--resamples", type=int, default=1000, help="paired-bootstrap resamples")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (CI is 1 - alpha)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_compare)

@@ -1,0 +1,188 @@
+"""bench run: one cell (--task ...) or a matrix (--matrix FILE)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError, ConfigError
+from bench.fit.options import ATTN
+from bench.run.cost import estimate
+from bench.run.quiet import quiet
+from bench.spec.cell import PRECISIONS
+
+
+def add_speed_args(p) -> None:
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="auto (default: bf16 on CUDA with bf16, else fp32), fp32 or bf16 (CPU bf16: opt in); in the cell")
+    p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None,
+                   help="batches of similar lengths (default off; in the cell)")
+    p.add_argument("--attn", choices=ATTN, default=None, help="attention kernel (runtime: BENCH_ATTN; not in the cell)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the model (runtime: BENCH_COMPILE; pays on long runs only)")
+
+
+def speed_from_args(args) -> dict:
+    """The cell's speed fields from CLI flags; runtime flags go to the environment so that matrix
+    workers (subprocesses) inherit them."""
+    if getattr(args, "attn", None):
+        os.environ["BENCH_ATTN"] = args.attn
+    if getattr(args, "compile", None) is not None:
+        os.environ["BENCH_COMPILE"] = "1" if args.compile else "0"
+    out = {}
+    if getattr(args, "precision", None):
+        out["precision"] = args.precision
+    if getattr(args, "group_by_length", None) is not None:
+        out["group_by_length"] = args.group_by_length
+    return out
+
+
+def _named(value: str):
+    from bench.spec.named import parse_named
+
+    return parse_named(value)
+
+
+def add_cell_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", help="task name (bench ls tasks) or a task YAML file")
+    p.add_argument("--model", default="minilm-l6", help="model name (bench ls models) or hf:<id-or-folder>")
+    p.add_argument("--method", default="full", help="fine-tuning method NAME[:k=v,...]")
+    p.add_argument("--imbalance", default="none", help="imbalance strategy NAME[:k=v,...]")
+    p.add_argument("--context", default="head", help="context-length policy NAME[:k=v,...]")
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=float, default=None)
+    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--limit-train", type=int, default=None, help="stratified training subset (per task, not per seed)")
+    p.add_argument("--limit-eval", type=int, default=None, help="stratified validation/test subsets")
+    p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs (0 = off)")
+    pass
+
+    add_speed_args(p)
+    p.add_argument("--adapt", default="none", help="adaptation stage before fine-tuning NAME[:k=v,...] (bench ls adapt)")
+    p.add_argument("--train-domains", default=None, help="train on these domains only: A,B or all (task domain column)")
+    p.add_argument("--eval-domains", default=None, help="evaluate per target domain: A,B or all (default with "
+                   "--train-domains: all)")
+
+
+def cell_from_args(args: argparse.Namespace):
+    from bench.spec.cell import Cell, TrainParams
+
+    if not args.task:
+        raise BenchError("bench run: give --task T (one cell) or --matrix FILE")
+    overrides = {k: v for k, v in {
+        "epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+        "limit_train": args.limit_train, "limit_eval": args.limit_eval,
+    }.items() if v is not None}
+    if args.patience is not None:
+        overrides["early_stopping_patience"] = args.patience or None
+    pass
+
+    overrides.update(speed_from_args(args))
+    train = TrainParams(**overrides)
+    method, mparams = _named(args.method)
+    imb, iparams = _named(args.imbalance)
+    ctx, cparams = _named(args.context)
+    from bench.data.domains import parse_domains
+
+    adapt, aparams = _named(args.adapt)
+    domain_fields = {"adapt": adapt, "adapt_params": aparams, "train_domains": parse_domains(args.train_domains),
+                     "eval_domains": parse_domains(args.eval_domains)}
+    return Cell(task=args.task, model=args.model, method=method, method_params=mparams, imbalance=imb,
+                imbalance_params=iparams, context=ctx, context_params=cparams, max_length=args.max_length,
+                seed=args.seed, train=train, **domain_fields)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "matrix", None):
+        return cmd_matrix(args)
+    from bench.record.io import check_writable, write_record
+    from bench.record.schema import failed_record
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell, validate_cell
+
+    cell = cell_from_args(args)
+    validate_cell(cell)
+    planned = plan_cell(cell)  # the id and precision, once
+    out = check_writable(args.out)
+    if args.save_model:
+        check_writable(args.save_model)
+    quiet()
+    try:
+        rec = run_cell(planned, save_model=args.save_model)
+    except BenchError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a failed cell still leaves a record
+        path = write_record(out, failed_record(cell, planned.cell_id, err))
+        print(f"cell failed: {type(err).__name__}: {err} (record: {path})", file=sys.stderr)
+        return 1
+    path = write_record(out, rec)
+    print_summary(rec, path)
+    if args.save_model:
+        print(f"fine-tuned model saved to {args.save_model} (load with from_pretrained)")
+    return 0
+
+
+def print_summary(rec: dict, path: Path | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m, t, c = rec["metrics"], rec["timing"], rec["cell"]
+    table = Table(title=f"{c['task']} · {rec['model']['label']} · {c['method']} · imbalance={c['imbalance']} "
+                        f"· context={c['context']} · L={c['max_length']} · seed={c['seed']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k in ("accuracy", "macro_f1", "balanced_accuracy", "minority_recall", "roc_auc", "pr_auc", "ece", "log_loss"):
+        if k in m:
+            table.add_row(k, f"{m[k]:.4f}")
+    for k, fmt in (("train_seconds", "{:.1f}"), ("train_samples_per_s", "{:.1f}"), ("padding_share", "{:.3f}"),
+                   ("eval_samples_per_s", "{:.1f}"), ("latency_p50_ms", "{:.1f}"), ("peak_memory_mb", "{:.0f}")):
+        if t.get(k) is not None:
+            table.add_row(k, fmt.format(t[k]))
+    Console().print(table)
+    if path:
+        print(f"record: {path}")
+
+
+def add_matrix_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("matrix")
+    g.add_argument("--matrix", metavar="FILE", help="run every cell of a matrix file (matrices/*.yaml)")
+    g.add_argument("--executor", default="sequential", choices=["sequential", "process", "ray"])
+    g.add_argument("--workers", type=int, default=1, help="process/ray: cells at a time (GPUs: one per GPU)")
+    g.add_argument("--address", default=None, help="ray: cluster address (HOST:PORT, ray://..., auto); "
+                                                    "default: start a local instance")
+    g.add_argument("--retry-failed", action="store_true", help="rerun cells whose record says failed")
+    g.add_argument("--dry-run", action="store_true", help="print the cells, their ids and a cost estimate")
+    g.add_argument("--only", metavar="EXPR", default=None,
+                   help='run a subset, e.g. "task=bbc-news seed=0|1 imbalance!=none id=3fa2"')
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from bench.run.matrix import read_outcome_records, run_matrix
+    from bench.run.plan import plan_matrix
+    from bench.run.progress import MatrixProgress, print_dry_run, print_outcome
+    from bench.run.quiet import quiet
+    from bench.spec.matrix import load_matrix
+
+    if args.task:
+        raise ConfigError("bench run: give either --task (one cell) or --matrix FILE, not both")
+    if args.save_model:
+        raise ConfigError("bench run: --save-model works with one cell (--task), not with --matrix")
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1 (got {args.workers})")
+    if args.address and args.executor != "ray":
+        raise ConfigError("--address is for --executor ray")
+    spec = load_matrix(args.matrix)
+    plan = plan_matrix(spec, args.out, only=args.only)
+    if args.dry_run:
+        estimates, basis = estimate(plan)
+        print_dry_run(plan, estimates, basis, args.retry_failed)
+        return 0
+    quiet()
+    outcome = run_matrix(plan, executor=args.executor, workers=args.workers, address=args.address,
+                         retry_failed=args.retry_failed, progress=MatrixProgress())
+    print_outcome(outcome, read_outcome_records(outcome))
+    return outcome.exit_code

@@ -1,0 +1,120 @@
+"""The fitter contract: one cell's data -> validation and test logits per document.
+
+A fitter is a function ``fit(job: FitJob) -> FitResult``. :data:`FITTERS` picks it by
+``"<model kind>/<method>"`` (``hf/full``, ``hf/lora``, ``hf/probe``, ``classical/full``); the
+function is looked up in its module when called, so fitters import torch only when they run.
+:func:`fit_members` is the one ensemble loop: an imbalance strategy with several members (e.g.
+``balanced_bagging``) trains one model per member, each on its own resampling, and the
+strategy combines their logits.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench.components.context import ContextPolicy
+from bench.components.imbalance import ImbalanceStrategy, Resampling
+from bench.components.methods import Method
+from bench.components.models import ModelSpec
+from bench.data.prepare import TaskData
+from bench.metrics import classification_metrics, softmax
+from bench.registry import Registry
+from bench.spec.cell import Cell
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """Everything a fitter needs: the cell, its data and its built components."""
+
+    cell: Cell
+    data: TaskData
+    model: ModelSpec  # the encoder to fine-tune (an adapted one after TAPT/DAPT)
+    strategy: ImbalanceStrategy
+    policy: ContextPolicy
+    method: Method
+    precision: str  # resolved at planning: "fp32" or "bf16"
+    save_model: str | None = None
+
+
+@dataclass
+class FitResult:
+    """What a fitter returns; the worker turns it into the record's sections."""
+
+    val_logits: np.ndarray  # per validation document, members combined
+    test_logits: np.ndarray
+    timing: dict[str, Any]  # -> record "timing" (the worker adds wall time and memory)
+    resampling: dict[str, Any]  # the first member's Resampling.summary() -> record "imbalance"
+    context: dict[str, Any]  # window statistics per split -> record "context"
+    cost: dict[str, Any]  # device, parameter counts, FLOPs, fitter extras -> record "cost"
+    precision: str  # the precision actually used: "fp32" or "bf16"
+    members: list[dict] = field(default_factory=list)  # per member, only for ensembles
+    member_test_logits: list[np.ndarray] = field(default_factory=list)  # not recorded; for checks
+
+
+@dataclass
+class Members:
+    """The outputs of :func:`fit_members`."""
+
+    records: list[dict]
+    val_logits: list[np.ndarray]
+    test_logits: list[np.ndarray]
+
+    def combine(self, strategy: ImbalanceStrategy) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+        """Combined validation and test logits, and the member records (only for ensembles)."""
+        recorded = self.records if len(self.records) > 1 else []
+        return strategy.combine(self.val_logits), strategy.combine(self.test_logits), recorded
+
+
+# fit_one(member, seed, resampling) -> (validation doc logits, test doc logits, extra member fields)
+FitOne = Callable[[int, int, Resampling], tuple[np.ndarray, np.ndarray, dict]]
+
+
+def fit_members(job: FitJob, fit_one: FitOne) -> Members:
+    """Train every member of the cell's imbalance strategy: member ``m`` gets seed ``seed`` (one
+    member) or ``seed * 1000 + m`` and its own resampling of the training split."""
+    cell, data, strategy = job.cell, job.data, job.strategy
+    train, test = data.splits["train"], data.splits["test"]
+    out = Members([], [], [])
+    n = strategy.n_members()
+    for m in range(n):
+        seed = cell.seed if n == 1 else cell.seed * 1000 + m
+        resampling = strategy.fit_resample(train.labels, data.num_labels, seed)
+        vdoc, tdoc, extra = fit_one(m, seed, resampling)
+        out.val_logits.append(vdoc)
+        out.test_logits.append(tdoc)
+        out.records.append({"member": m, "seed": seed, "plan": resampling.summary(), **extra,
+                            "test_metrics": classification_metrics(test.labels, softmax(tdoc), data.label_names)})
+    return out
+
+
+def val_score(job: FitJob, val_doc_logits: np.ndarray) -> float:
+    """The task's main score on the validation split."""
+    data = job.data
+    metrics = classification_metrics(data.splits["validation"].labels, softmax(val_doc_logits), data.label_names)
+    return metrics[data.spec.main_score]
+
+
+@dataclass(frozen=True)
+class Fitter:
+    module: str
+    function: str
+
+    def __call__(self, job: FitJob) -> FitResult:
+        return getattr(importlib.import_module(self.module), self.function)(job)
+
+
+FITTERS: Registry[Fitter] = Registry("fitter (model kind/method)")
+for _key, _fitter in (("hf/full", Fitter("bench.fit.transformer", "fit_transformer")),
+                      ("hf/lora", Fitter("bench.fit.transformer", "fit_transformer")),
+                      ("hf/probe", Fitter("bench.fit.probe", "fit_probe")),
+                      ("classical/full", Fitter("bench.fit.classical", "fit_classical"))):
+    FITTERS.add(_key, _fitter)
+
+
+def fitter_for(model: ModelSpec, method: Method) -> Fitter:
+    return FITTERS.get(f"{model.kind}/{method.name}")

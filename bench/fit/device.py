@@ -1,0 +1,140 @@
+"""Device selection (CUDA with bf16 when present, else CPU fp32) and peak-memory tracking."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bench.spec.cell import validate_precision
+
+
+@dataclass(frozen=True)
+class Device:
+    kind: str  # "cuda" or "cpu"
+    bf16: bool
+
+    @property
+    def torch(self):
+        import torch
+
+        return torch.device(self.kind)
+
+    def autocast(self):
+        """bf16 autocast where the device was picked with bf16; otherwise a no-op context."""
+        if not self.bf16:
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast(device_type=self.kind, dtype=torch.bfloat16)
+
+    def synchronize(self) -> None:
+        if self.kind == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+
+    def reset_peak(self) -> None:
+        if self.kind == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_memory_mb(self) -> float | None:
+        if self.kind != "cuda":
+            return None
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "bf16": self.bf16}
+
+
+def pick_device(prefer: str | None = None, precision: str = "auto") -> Device:
+    """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and on
+    CPUs with native bf16 (``BENCH_BF16=0|1`` overrides auto; see bench.speed.resolve_precision)."""
+    import torch
+
+    pass
+
+    prefer = prefer or os.environ.get("BENCH_DEVICE")
+    cuda = torch.cuda.is_available() if prefer in (None, "", "auto", "cuda") else False
+    kind = "cuda" if cuda else "cpu"
+    return Device(kind, resolve_precision(precision, kind) == "bf16")
+
+
+class PeakRSS:
+    """Samples this process's resident memory in a thread; ``peak_mb`` is the cell's own peak."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = self._proc.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak / 2**20
+
+
+@lru_cache(maxsize=1)
+def cpu_supports_bf16() -> bool:
+    """AVX-512 bf16 or AMX: autocast bf16 matmuls run natively (read from /proc/cpuinfo; no torch)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str = "auto", kind: str | None = None) -> str:
+    """``auto`` -> bf16 on CUDA with bf16, else fp32. CPU bf16 (AVX-512 bf16 / AMX) is opt-in
+    (``precision="bf16"``): measured on a 2-core Xeon it did not clearly pay (docs/PERFORMANCE.md).
+
+    ``BENCH_BF16=0|1`` overrides ``auto`` only; an explicit precision is never overridden.
+    ``kind`` is the device kind if known; otherwise it is worked out like ``pick_device`` does.
+    """
+    validate_precision(precision)
+    if precision != "auto":
+        return precision
+    if os.environ.get("BENCH_BF16") in ("0", "1"):
+        return "bf16" if os.environ["BENCH_BF16"] == "1" else "fp32"
+    if kind is None:
+        kind = _device_kind()
+    if kind == "cuda":
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "fp32"
+
+
+def _device_kind() -> str:
+    if os.environ.get("BENCH_DEVICE") == "cpu":
+        return "cpu"
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

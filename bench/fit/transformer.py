@@ -1,0 +1,206 @@
+"""Fine-tune a transformers sequence classifier for one cell with the HF Trainer.
+
+Customised only through the Trainer's documented override points: ``compute_loss`` (the
+imbalance strategy's loss), ``get_train_dataloader`` (weighted sampler), callbacks (early
+stopping) and ``compute_metrics`` (document-level validation score after window aggregation).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+
+import numpy as np
+
+from bench.components.context import Windows
+from bench.components.models import max_positions
+from bench.data.prepare import Split, TaskData
+from bench.errors import ConfigError
+from bench.fit.base import FitJob, FitResult, fit_members, val_score
+from bench.fit.device import Device, pick_device
+from bench.fit.loading import classifier
+from bench.fit.options import RuntimeOptions
+from bench.fit.trainer import WindowDataset, single_pass_args, trainer_class
+from bench.metrics import classification_metrics, softmax
+from bench.spec.cell import Cell
+
+log = logging.getLogger(__name__)
+
+
+def predict_logits(model, windows: Windows, tokenizer, device: Device, batch_size: int) -> tuple[np.ndarray, dict]:
+    """Inference in inference mode with length-sorted batches; returns logits in window order."""
+    import torch
+
+    model.eval()
+    n = len(windows.input_ids)
+    order = np.argsort([len(x) for x in windows.input_ids], kind="stable")
+    out = np.zeros((n, model.config.num_labels), dtype=np.float32)
+    t0 = time.perf_counter()
+    with torch.inference_mode(), device.autocast():
+        for s in range(0, n, batch_size):
+            idx = order[s : s + batch_size]
+            batch = tokenizer.pad({"input_ids": [windows.input_ids[i] for i in idx]}, return_tensors="pt")
+            batch = {k: v.to(device.torch) for k, v in batch.items()}
+            out[idx] = model(**batch).logits.float().cpu().numpy()
+    return out, {"seconds": time.perf_counter() - t0, "windows": n}
+
+
+def latency_ms(model, windows: Windows, tokenizer, device: Device, n_docs: int) -> dict:
+    """Per-document latency: all windows of one document as one request, one at a time."""
+    import torch
+
+    docs = list(range(min(n_docs, windows.n_docs)))
+    times = []
+    with torch.inference_mode(), device.autocast():
+        for d in docs:
+            ids = [windows.input_ids[i] for i in np.flatnonzero(windows.doc_index == d)]
+            batch = tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+            batch = {k: v.to(device.torch) for k, v in batch.items()}
+            t0 = time.perf_counter()
+            model(**batch)
+            device.synchronize()
+            times.append((time.perf_counter() - t0) * 1000)
+    if not times:
+        return {}
+    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95))}
+
+
+def fit_transformer(job: FitJob) -> FitResult:
+    """Full fine-tuning or LoRA with the HF Trainer, one model per ensemble member."""
+    from transformers import set_seed
+
+    cell, data, policy, method, mspec = job.cell, job.data, job.policy, job.method, job.model
+    device = pick_device(precision=job.precision)
+    opts = RuntimeOptions.from_env()
+    tokenizer, tok, tokenize_seconds = _tokenized(job)
+    val = data.splits["validation"]
+    val_w = policy.encode(tok["validation"], cell.max_length, tokenizer, train=False, seed=cell.seed)
+    test_w = policy.encode(tok["test"], cell.max_length, tokenizer, train=False, seed=cell.seed)
+    timing: dict = {"tokenize_seconds": tokenize_seconds, "train_seconds": 0.0, "train_eval_seconds": 0.0,
+                    "train_samples": 0, "train_real_tokens": 0, "train_tokens": 0, "eval_seconds": 0.0}
+    last: dict = {}
+
+    def fit_one(m, seed, resampling):
+        set_seed(seed)
+        model = method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts))
+        limit = max_positions(model.config)
+        if cell.max_length > limit:
+            raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
+        train_docs = [tok["train"][i] for i in resampling.indices]
+        train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
+        stream = policy.train_stream(train_docs, cell.max_length, tokenizer, seed)
+        mtiming, model = _train(cell, device, tokenizer, model, job.strategy, policy, resampling, train_w,
+                                data.splits["train"].labels[resampling.indices], val_w, val, data, seed, stream=stream)
+        vl, _ = predict_logits(model, val_w, tokenizer, device, cell.train.eval_batch_size)
+        tl, tt = predict_logits(model, test_w, tokenizer, device, cell.train.eval_batch_size)
+        vdoc = policy.aggregate(vl, val_w.doc_index, val_w.n_docs)
+        tdoc = policy.aggregate(tl, test_w.doc_index, test_w.n_docs)
+        for k in ("train_seconds", "train_eval_seconds", "train_samples", "train_real_tokens", "train_tokens"):
+            timing[k] += mtiming[k]
+        timing["eval_seconds"] += tt["seconds"]
+        timing["eval_windows"] = tt["windows"]
+        best = mtiming.get("best_val_score")
+        if best is None:  # a single pass (see single_pass_args): validation scored here instead
+            best = val_score(job, vdoc)
+        last.update(model=model, train_context=mtiming["train_context"])
+        return vdoc, tdoc, {"epochs_run": mtiming["epochs_run"], "best_val_score": best,
+                            "loss_curve": mtiming["loss_curve"], "train_windows": train_w.stats()}
+
+    members = fit_members(job, fit_one)
+    model = last["model"]
+    timing.update(latency_ms(model, test_w, tokenizer, device, cell.train.latency_docs))
+    timing["peak_cuda_memory_mb"] = device.peak_memory_mb()
+    if job.save_model:
+        method.export(model).save_pretrained(job.save_model)
+        tokenizer.save_pretrained(job.save_model)
+    val_logits, test_logits, recorded = members.combine(job.strategy)
+    return FitResult(val_logits, test_logits, timing, resampling=members.records[0]["plan"],
+                     context={"test": test_w.stats(), "validation": val_w.stats(), "train": last["train_context"]},
+                     cost=_cost(model, device, opts, timing, test_w), precision="bf16" if device.bf16 else "fp32",
+                     members=recorded, member_test_logits=members.test_logits)
+
+
+def _tokenized(job: FitJob) -> tuple[object, dict[str, list[list[int]]], float]:
+    """The model's tokenizer and every split's whole-text token ids (disk-cached), with the time taken."""
+    from bench.fit.tokens import tokenize_cached, tokenizer_for
+
+    tokenizer = tokenizer_for(job.model)  # once per worker process
+    t0 = time.perf_counter()
+    ident = json.dumps(job.model.identity(), sort_keys=True)  # disk cache by tokenizer + texts (bench.fit.tokens)
+    tok = {name: tokenize_cached(tokenizer, ident, job.data.splits[name].texts)
+           for name in ("train", "validation", "test")}
+    return tokenizer, tok, time.perf_counter() - t0
+
+
+def _cost(model, device: Device, opts: RuntimeOptions, timing: dict, test_w: Windows) -> dict:
+    non_embed = model.num_parameters(exclude_embeddings=True)
+    return {
+        "device": device.describe(),
+        "runtime": vars(opts),  # speed options that leave results unchanged (not in the cell id)
+        "params_total": sum(p.numel() for p in model.parameters()),
+        "params_trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        # 6·N·tokens for training, 2·N·tokens for inference (Kaplan et al.), attention FLOPs omitted
+        "flops_estimate": 6 * non_embed * timing["train_real_tokens"] + 2 * non_embed * test_w.stats()["tokens"],
+    }
+
+
+def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, plan, train_w: Windows, train_labels,
+           val_w: Windows, val: Split, data: TaskData, seed: int, stream=None):
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
+
+    tp = cell.train
+    main = data.spec.main_score
+    collator = DataCollatorWithPadding(tokenizer)  # dynamic padding: to the longest in each batch
+
+    def compute_metrics(pred):
+        doc = policy.aggregate(pred.predictions, val_w.doc_index, val_w.n_docs)
+        return {main: classification_metrics(val.labels, softmax(doc), data.label_names)[main]}
+
+    train_set, extra_args, extra_callbacks = WindowDataset(train_w, train_labels), {}, []
+    if stream is not None:  # training windows change during training: a planned run
+        train_set, extra_args, extra_callbacks = stream.trainer_setup(
+            train_labels, tp.batch_size, tp.epochs, tp.grad_accum, plan.draw_probabilities())
+    with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:
+        args = TrainingArguments(**{**dict(
+            output_dir=tmp, num_train_epochs=tp.epochs, learning_rate=tp.learning_rate,
+            per_device_train_batch_size=tp.batch_size, per_device_eval_batch_size=tp.eval_batch_size,
+            warmup_steps=tp.warmup_ratio,  # transformers 5: a float < 1 is a share of the steps
+            weight_decay=tp.weight_decay,
+            gradient_accumulation_steps=tp.grad_accum, seed=seed, data_seed=seed,
+            eval_strategy="epoch", save_strategy="epoch", save_only_model=True, save_total_limit=1,
+            load_best_model_at_end=True, metric_for_best_model=main, greater_is_better=True,
+            logging_strategy="epoch", report_to="none", disable_tqdm=True,
+            bf16=device.bf16, use_cpu=device.kind == "cpu", dataloader_num_workers=0,
+            remove_unused_columns=False, torch_compile=RuntimeOptions.from_env().compile,
+        ), **single_pass_args(tp), **extra_args})
+        callbacks = [EarlyStoppingCallback(tp.early_stopping_patience)] \
+            if tp.early_stopping_patience and args.load_best_model_at_end else []
+        callbacks += extra_callbacks
+        trainer = trainer_class()(
+            model=model, args=args, train_dataset=train_set,
+            eval_dataset=WindowDataset(val_w, val.labels), data_collator=collator,
+            compute_metrics=compute_metrics, callbacks=callbacks, strategy=strategy, plan=plan,
+            group_by_length=tp.group_by_length,
+        )
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # the matrix runner owns the console
+        device.reset_peak()
+        t0 = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - t0
+        state = trainer.state
+    return {
+        "train_seconds": seconds,
+        "train_eval_seconds": trainer.eval_seconds,
+        "train_samples": trainer.samples_seen,
+        "train_real_tokens": trainer.tokens_real,
+        "train_tokens": trainer.tokens_total,
+        "epochs_run": float(state.epoch or 0),
+        "best_val_score": state.best_metric,
+        "loss_curve": [h["loss"] for h in state.log_history if "loss" in h],
+        "train_context": {**(train_w.stats() if stream is None else train_set.stats()),
+                          "tokens_seen": trainer.tokens_real, "windows_seen": trainer.samples_seen},
+    }, trainer.model

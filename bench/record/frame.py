@@ -1,0 +1,77 @@
+"""Records in an output folder -> one pandas DataFrame, a row per cell.
+
+A *configuration* is a cell minus its seed: ``config_id`` hashes it, ``config`` is a short
+readable label. Reports and the regression gate group by ``config_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.hashing import canonical_json
+from bench.record.io import iter_records
+
+
+def _params_label(name: str, params: dict) -> str:
+    if not params:
+        return name
+    return name + ":" + ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def config_of(cell: dict) -> dict:
+    c = dict(cell)
+    c.pop("seed", None)
+    return c
+
+
+def config_id(cell: dict) -> str:
+    return hashlib.sha256(canonical_json(config_of(cell)).encode()).hexdigest()[:12]
+
+
+def config_label(cell: dict) -> str:
+    parts = [cell["model"], _params_label(cell["method"], cell.get("method_params") or {}),
+             _params_label(cell["imbalance"], cell.get("imbalance_params") or {}),
+             _params_label(cell["context"], cell.get("context_params") or {}), f"L{cell['max_length']}"]
+    if cell.get("adapt", "none") != "none":
+        parts.append(_params_label(cell["adapt"], cell.get("adapt_params") or {}))
+    return " · ".join(parts)
+
+
+def load_frame(results_dir: str | Path, include_failed: bool = True):
+    """All records under ``results_dir/records`` as a DataFrame (metrics.* and timing.* flattened)."""
+    folder = Path(results_dir)
+    if not (folder / "records").is_dir():
+        raise BenchError(f"no records found: {folder / 'records'} does not exist (run bench run --out {folder})")
+    df = frame_of(list(iter_records(folder)), folder / "records")
+    return df if include_failed else df[df["status"] == "ok"].reset_index(drop=True)
+
+
+def frame_of(records: list[dict], source: str | Path = "records"):
+    """Records (already read) -> the DataFrame ``load_frame`` returns, a row per record."""
+    import pandas as pd
+
+    rows = []
+    for rec in records:
+        cell = rec["cell"]
+        row = {
+            "cell_id": rec["cell_id"], "status": rec["status"], "task": cell["task"], "model": cell["model"],
+            "method": _params_label(cell["method"], cell.get("method_params") or {}),
+            "imbalance": _params_label(cell["imbalance"], cell.get("imbalance_params") or {}),
+            "context": _params_label(cell["context"], cell.get("context_params") or {}),
+            "adapt": _params_label(cell.get("adapt", "none"), cell.get("adapt_params") or {}),
+            "max_length": cell["max_length"], "seed": cell["seed"],
+            "config_id": config_id(cell), "config": config_label(cell),
+            "task_version": (rec.get("task") or {}).get("version"),
+            "error": (rec.get("error") or {}).get("message"),
+        }
+        for key, value in (rec.get("metrics") or {}).items():
+            row[f"metrics.{key}"] = value
+        for key, value in (rec.get("timing") or {}).items():
+            if isinstance(value, (int, float)) or value is None:
+                row[f"timing.{key}"] = value
+        rows.append(row)
+    if not rows:
+        raise BenchError(f"no records found in {source}")
+    return pd.DataFrame(rows)

@@ -1,0 +1,131 @@
+"""Run a matrix: plan (expand, validate, id, scan the output folder) -> execute -> summarise.
+
+Resume: a cell whose ok record exists is skipped; failed ones rerun only with ``retry_failed``.
+Safety: every record is written atomically, and each cell runs under a per-cell lock
+(:mod:`bench.lock`) that is re-checked against the records folder once held, so a ``kill -9``
+at any moment or a second runner on the same folder never loses, duplicates or corrupts a
+record. A failing cell becomes a failed record (error + traceback tail) and the matrix goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import SchemaError
+from bench.record.io import check_writable, record_path, record_status
+from bench.record.schema import upgrade
+from bench.run.plan import MatrixPlan
+
+
+@dataclass
+class Outcome:
+    plan: MatrixPlan
+    ran: dict[str, dict] = field(default_factory=dict)  # cell_id -> execute() result
+    wall_seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(self.final_state(cid) == "failed" for cid in self.plan.ids) else 0
+
+    def final_state(self, cid: str) -> str:
+        r = self.ran.get(cid)
+        if r and r["status"] in ("ok", "failed"):
+            return r["status"]
+        if r and r["status"] == "elsewhere":
+            return r.get("record_status", "todo")
+        return self.plan.state[cid]
+
+
+def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1, address: str | None = None,
+               retry_failed: bool = False, progress=None) -> Outcome:
+    """Run every runnable cell of ``plan``; cells locked by a live runner are retried until that
+    runner lets go (then usually found done)."""
+    from bench.run.executors import EXECUTORS, Job
+
+    check_writable(plan.out)
+    _clean_temp(plan.out / "records")
+    outcome = Outcome(plan)
+    ex = EXECUTORS.get(executor)(workers=workers, address=address)
+    t0 = time.perf_counter()
+    index = {cid: i for i, cid in enumerate(plan.ids)}
+    pending = [Job(plan.cells[i].to_dict(), plan.ids[i], str(plan.out), plan.state[plan.ids[i]], plan.precisions[i])
+               for i in plan.todo(retry_failed)]
+    if progress is not None:
+        progress.begin(plan, [j.cid for j in pending])
+    try:
+        busy: list[str] = []
+
+        def done(res: dict) -> None:
+            if res["status"] == "busy":
+                busy.append(res["id"])
+                return
+            outcome.ran[res["id"]] = res
+            if progress is not None:
+                progress.done(index[res["id"]], res)
+
+        while pending:
+            busy.clear()
+            ex.run(pending, on_done=done, on_phase=progress.phase if progress is not None else None)
+            pending = _after_busy([j for j in pending if j.cid in set(busy)], done)
+    finally:
+        ex.close()
+        outcome.wall_seconds = time.perf_counter() - t0
+        if progress is not None:
+            progress.end()
+    return outcome
+
+
+def _after_busy(busy: list, done: Callable[[dict], None], poll_s: float = 1.0) -> list:
+    """Cells another live runner holds: wait here (not in a worker) until some lock is released
+    or goes stale; cells whose record changed meanwhile are reported done elsewhere, not rerun."""
+    from bench.run.lock import lock_free
+
+    while busy:
+        free = [j for j in busy if lock_free(Path(j.out) / "locks", j.cid)]
+        if not free:
+            time.sleep(poll_s)
+            continue
+        again = []
+        for job in free:
+            now = record_status(record_path(job.out, job.cid))
+            if now != job.expect:
+                done({"id": job.cid, "status": "elsewhere", "record_status": now})
+            else:
+                again.append(job)
+        if again:
+            return again + [j for j in busy if j not in free]
+        busy = [j for j in busy if j not in free]
+    return []
+
+
+def _clean_temp(folder: Path, older_than_s: float = 3600) -> None:
+    """Temp files of writes a kill interrupted (``.<id>.json.*.tmp``); recent ones may be live."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for p in folder.glob(".*.tmp"):
+        try:
+            if now - p.stat().st_mtime > older_than_s:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def read_outcome_records(outcome: Outcome) -> list[dict]:
+    """The matrix's records after the run (ok and failed), in matrix order."""
+    recs = []
+    for cid in outcome.plan.ids:
+        if cid not in outcome.ran and cid in outcome.plan.records:  # unchanged since the scan
+            recs.append(outcome.plan.records[cid])
+            continue
+        path = record_path(outcome.plan.out, cid)
+        if path.exists():
+            try:
+                recs.append(upgrade(json.loads(path.read_bytes()), str(path)))
+            except (ValueError, SchemaError):
+                continue
+    return recs

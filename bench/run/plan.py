@@ -1,0 +1,90 @@
+"""Plan a matrix: expand, validate, compute every cell id once, scan the output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import ConfigError
+from bench.record.schema import SCHEMA_VERSION, upgrade
+from bench.run.ids import plan_cell
+from bench.spec.cell import Cell
+from bench.spec.matrix import MatrixSpec, only_filter, select
+
+_HEAD = re.compile(rb'"schema_version":\s*(-?\d+)')
+
+
+@dataclass
+class MatrixPlan:
+    name: str
+    out: Path
+    cells: list[Cell]
+    ids: list[str]  # computed here, once; workers file their records under them
+    precisions: list[str]  # what each cell's precision resolved to here (the ids hash it)
+    state: dict[str, str]  # cell_id -> "ok" | "failed" | "todo"
+    records: dict[str, dict] = field(default_factory=dict)  # existing records of this matrix
+
+    def todo(self, retry_failed: bool) -> list[int]:
+        runnable = {"todo", "failed"} if retry_failed else {"todo"}
+        return [i for i, cid in enumerate(self.ids) if self.state[cid] in runnable]
+
+
+def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> MatrixPlan:
+    """Expand, validate every cell (names, parameters, limits) and scan ``out``; runs nothing."""
+    from bench.run.worker import validate_cell
+
+    cells = spec.expand()
+    seen: set[str] = set()
+    for c in cells:  # validation does not depend on the seed: once per configuration
+        key = repr(c.with_(seed=0))
+        if key not in seen:
+            seen.add(key)
+            validate_cell(c)
+    planned = [plan_cell(c) for c in cells]
+    ids = [p.cell_id for p in planned]
+    if only:
+        keep = select(cells, ids, only_filter(only))
+        planned = [planned[i] for i in keep]
+    cells, ids, precisions = [p.cell for p in planned], [p.cell_id for p in planned], [p.precision for p in planned]
+    if not cells:
+        where = spec.path or spec.name
+        raise ConfigError(f"{where}: the matrix is empty" + (f" after --only {only!r}" if only else " after excludes"))
+    out = Path(out)
+    records = scan(out, set(ids))
+    state = {cid: records[cid]["status"] if cid in records else "todo" for cid in ids}
+    return MatrixPlan(spec.name, out, cells, ids, precisions, state, records)
+
+
+def scan(out: Path, wanted: set[str]) -> dict[str, dict]:
+    """This matrix's records in ``out`` (fully read); every other record's schema is checked from
+    its first bytes, so a folder holding newer-schema records is refused before anything runs."""
+    folder = out / "records"
+    found: dict[str, dict] = {}
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return found
+    for name in sorted(names):
+        if not name.endswith(".json") or name.startswith("."):
+            continue
+        path = folder / name
+        cid = name[:-5]
+        if cid in wanted:
+            try:
+                rec = json.loads(path.read_bytes())
+            except (OSError, ValueError):
+                continue  # unreadable: treated as missing, rewritten atomically by the rerun
+            rec = upgrade(rec, str(path))
+            if rec.get("status") in ("ok", "failed"):
+                found[cid] = rec
+        else:
+            with open(path, "rb") as f:
+                m = _HEAD.search(f.read(256))
+            if m and int(m.group(1)) > SCHEMA_VERSION:
+                upgrade({"schema_version": int(m.group(1))}, str(path))  # raises the clear SchemaError
+    return found
+
+

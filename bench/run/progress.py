@@ -1,0 +1,187 @@
+"""The matrix runner's console: a rich progress display (ETA, current cell and phase), one line
+per finished cell, and the final summary with the leaderboard (best configuration per task)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections import defaultdict
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from bench.record.frame import config_id, config_label
+from bench.spec.matrix import label as named_label
+
+
+def config_text(cell: dict, model_label: str | None = None) -> str:
+    """A configuration's readable label; random-init models keep their '(random-init)' mark."""
+    text = config_label(cell)
+    if model_label and model_label != cell["model"]:
+        text = text.replace(cell["model"], model_label, 1)
+    return text
+
+
+def cell_label(cell: dict, model_label: str | None = None) -> str:
+    return f"{cell['task']} · {config_text(cell, model_label)} · seed {cell['seed']}"
+
+
+class MatrixProgress:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or wide_console(file=sys.stderr)
+        self.progress: Progress | None = None
+        self.current: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
+        self.finished = 0
+        self.total = 0
+
+    def begin(self, plan, todo: list[str]) -> None:
+        self.total = len(todo)
+        index = {cid: i for i, cid in enumerate(plan.ids)}
+        self.labels = {cid: cell_label(plan.cells[index[cid]].to_dict()) for cid in todo}
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.description}"),
+            console=self.console, disable=not self.console.is_terminal, transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("", total=self.total, name=plan.name)
+
+    def phase(self, cid: str, phase: str) -> None:
+        self.current[cid] = phase
+        self._describe()
+
+    def _describe(self) -> None:
+        if self.progress is None:
+            return
+        if len(self.current) == 1:
+            (cid, ph), = self.current.items()
+            text = f"{cid[:8]} {self.labels.get(cid, '')} [cyan]{ph}"
+        else:
+            text = ", ".join(f"{cid[:8]} [cyan]{ph}[/]" for cid, ph in list(self.current.items())[:4])
+            if len(self.current) > 4:
+                text += f" (+{len(self.current) - 4})"
+        self.progress.update(self.task, description=text)
+
+    def done(self, index: int, res: dict) -> None:
+        self.current.pop(res["id"], None)
+        self.finished += 1
+        status = res["status"]
+        detail = ""
+        if status == "ok" and res.get("main_score") is not None:
+            detail = f"score {res['main_score']:.4f}"
+        elif status == "failed":
+            detail = f"[red]{res.get('error', '')[:160]}[/]"
+        elif status == "elsewhere":
+            detail = f"done by another runner ({res.get('record_status')})"
+        secs = f" ({res['seconds']:.0f} s)" if "seconds" in res else ""
+        color = {"ok": "green", "failed": "red"}.get(status, "yellow")
+        line = (f"[{self.finished}/{self.total}] [{color}]{status:6}[/] {res['id']} "
+                f"{self.labels.get(res['id'], '')} {detail}{secs}")
+        (self.progress.console if self.progress else self.console).print(line, highlight=False)
+        if self.progress is not None:
+            self.progress.advance(self.task)
+            self._describe()
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed: bool) -> None:
+    """Plain text (tabulate), so it pipes and greps without wrapping."""
+    from tabulate import tabulate
+
+    runnable = set(plan.todo(retry_failed))
+    rows = []
+    for i, (cell, cid) in enumerate(zip(plan.cells, plan.ids, strict=True)):
+        label = {k: named_label((getattr(cell, k), tuple(sorted(getattr(cell, f"{k}_params").items()))))
+                 for k in ("method", "imbalance", "context", "adapt")}
+        state = plan.state[cid]
+        action = ("rerun" if state == "failed" else "run") if i in runnable else f"skip ({state})"
+        rows.append([i + 1, cid, cell.task, cell.model, label["method"], label["imbalance"], label["context"],
+                     label["adapt"], cell.max_length, cell.seed, action,
+                     "?" if estimates[i] is None else round(estimates[i])])
+    print(f"matrix {plan.name}: {len(plan.cells)} cells (dry run: nothing runs)")
+    print(tabulate(rows, ["#", "cell_id", "task", "model", "method", "imbalance", "context", "adapt", "L", "seed",
+                          "action", "est. s"], disable_numparse=True))
+    todo_est = [estimates[i] for i in runnable]
+    known = [e for e in todo_est if e is not None]
+    missing = len(todo_est) - len(known)
+    print(f"to run: {len(runnable)} of {len(plan.cells)} cells; estimated {sum(known) / 60:.1f} min"
+          f"{f' (+{missing} not estimated)' if missing else ''} on this machine ({basis})")
+
+
+def leaderboard(records: list[dict]) -> dict[str, list[dict]]:
+    """Per task: configurations (cells minus seed) ranked by their mean main score over seeds."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for rec in records:
+        if rec.get("status") == "ok":
+            groups[(rec["cell"]["task"], config_id(rec["cell"]))].append(rec)
+    board: dict[str, list[dict]] = defaultdict(list)
+    for (task, _), recs in groups.items():
+        scores = [r["main_score"] for r in recs]
+        board[task].append({
+            "config": config_text(recs[0]["cell"], recs[0]["model"].get("label")),
+            "main_score_name": recs[0]["task"]["main_score"],
+            "mean": statistics.fmean(scores), "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+            "n": len(scores), "accuracy": statistics.fmean(r["metrics"]["accuracy"] for r in recs),
+            "train_s": statistics.fmean(r["timing"].get("train_seconds") or 0.0 for r in recs),
+        })
+    return {t: sorted(rows, key=lambda r: -r["mean"]) for t, rows in sorted(board.items())}
+
+
+def wide_console(**kw) -> Console:
+    """Rich console; when output is piped or logged, wide enough that tables do not wrap."""
+    console = Console(**kw)
+    return console if console.is_terminal else Console(width=200, **kw)
+
+
+def print_outcome(outcome, records: list[dict], console: Console | None = None) -> None:
+    console = console or wide_console()
+    plan = outcome.plan
+    ran = outcome.ran.values()
+    counts = {
+        "ran: ok": sum(r["status"] == "ok" for r in ran),
+        "ran: failed": sum(r["status"] == "failed" for r in ran),
+        "skipped: ok record exists": sum(plan.state[c] == "ok" for c in plan.ids),
+        "skipped: failed earlier (--retry-failed reruns)": sum(
+            plan.state[c] == "failed" and c not in outcome.ran for c in plan.ids),
+        "done by another runner": sum(r["status"] == "elsewhere" for r in ran),
+    }
+    table = Table(title=f"matrix {plan.name}: {len(plan.ids)} cells in {outcome.wall_seconds:.0f} s wall time")
+    table.add_column("cells")
+    table.add_column("count", justify="right")
+    for k, v in counts.items():
+        if v or k.startswith("ran"):
+            table.add_row(k, str(v))
+    console.print(table)
+    failed = [r for r in records if r["status"] == "failed"]
+    if failed:
+        ft = Table(title="failed cells")
+        for col in ("cell_id", "cell", "error"):
+            ft.add_column(col)
+        for r in failed:
+            ft.add_row(r["cell_id"], cell_label(r["cell"]), f"{r['error']['type']}: {r['error']['message']}"[:200])
+        console.print(ft)
+    board = leaderboard(records)
+    if not board:
+        return
+    lb = Table(title="leaderboard (mean over seeds; best configuration per task first)")
+    for col in ("task", "#", "configuration", "metric", "mean", "± sd", "seeds", "accuracy", "train s"):
+        lb.add_column(col, justify="left" if col in ("task", "configuration", "metric") else "right")
+    for task, rows in board.items():
+        for rank, row in enumerate(rows, 1):
+            lb.add_row(task if rank == 1 else "", str(rank), row["config"],
+                       row["main_score_name"], f"{row['mean']:.4f}", f"{row['sd']:.4f}", str(row["n"]),
+                       f"{row['accuracy']:.4f}", f"{row['train_s']:.0f}", style="bold" if rank == 1 else None)
+        lb.add_section()
+    console.print(lb)

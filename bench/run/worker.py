@@ -1,0 +1,194 @@
+"""The worker: one planned cell -> its RunRecord (``run_cell``), and ``execute``, which runs a
+cell under its lock and writes the record (what every executor calls).
+
+load task -> build splits -> resampling -> context windows -> fit (HF Trainer, probe head or
+TF-IDF) -> predict -> metrics -> record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from bench.components.adapt import ADAPT
+from bench.components.context import CONTEXT
+from bench.components.imbalance import IMBALANCE
+from bench.components.methods import METHODS
+from bench.components.models import get_model
+from bench.data.prepare import TaskData, stratified_subset, task_seed
+from bench.fit.base import FitResult
+from bench.metrics import classification_metrics, softmax
+from bench.record.io import record_path, record_status, write_record
+from bench.record.schema import RunRecord, Scored, ok_record, timing_section
+from bench.run.ids import PlannedCell
+from bench.run.phase import phase
+from bench.spec.cell import Cell
+from bench.spec.named import build
+from bench.spec.task import get_task
+
+log = logging.getLogger(__name__)
+
+
+def cell_data(cell: Cell) -> TaskData:
+    """The task's data with the cell's (seed-independent) limits applied."""
+    from bench.data.domains import apply_domains
+    from bench.data.prepare import load_task_data
+
+    data, domain_plan = apply_domains(load_task_data(get_task(cell.task)), cell.train_domains, cell.eval_domains)
+    if domain_plan is not None:  # source/target domains first, then the limits within them
+        data = replace(data, stats={**data.stats, "domains": domain_plan})
+    splits = dict(data.splits)
+    tp = cell.train
+    for name, limit in (("train", tp.limit_train), ("validation", tp.limit_eval), ("test", tp.limit_eval)):
+        if limit is not None:
+            idx = stratified_subset(splits[name].labels, limit, task_seed(data.spec, f"limit/{name}"))
+            splits[name] = splits[name].take(idx)
+    return replace(data, splits=splits)
+
+
+def validate_cell(cell: Cell) -> None:
+    """Resolve every name and parameter of a cell (fast; no data or model loading)."""
+    get_task(cell.task)
+    mspec = get_model(cell.model)
+    if mspec.kind == "hf":
+        from bench.components.models import max_positions
+        from bench.errors import ConfigError
+        from bench.fit.loading import model_config
+
+        limit = max_positions(model_config(mspec))
+        if cell.max_length > limit:
+            raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
+    build(IMBALANCE, cell.imbalance, cell.imbalance_params)
+    policy = build(CONTEXT, cell.context, cell.context_params)
+    if mspec.kind == "hf":  # window-size checks need the tokenizer's special tokens
+        from bench.fit.loading import load_tokenizer
+
+        policy.check(cell.max_length, load_tokenizer(mspec))
+    method = build(METHODS, cell.method, cell.method_params)
+    adaptation = build(ADAPT, cell.adapt, cell.adapt_params)
+    if mspec.kind != "hf" and (cell.method != "full" or cell.adapt != "none"):
+        from bench.errors import ConfigError
+
+        raise ConfigError(f"model {mspec.name!r} is not a transformer: method {method.name!r} and "
+                          f"adaptation {adaptation.name!r} need one (use method full, adapt none)")
+    if cell.train_domains is not None or cell.eval_domains is not None:
+        cell_data(cell)  # unknown domain names fail here, before anything is written
+
+
+def run_cell(planned: PlannedCell, save_model: str | None = None) -> RunRecord:
+    """Run one planned cell and return its record (status ok). Raises on failure.
+
+    The path: validate -> data (bench.data) -> components (bench.components) -> adapt (TAPT/DAPT)
+    -> fit (bench.fit, chosen by model kind and method) -> scores -> record (bench.record).
+    """
+    from bench.fit.base import FitJob, fitter_for
+    from bench.fit.device import PeakRSS
+
+    cell = planned.cell
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    validate_cell(cell)
+    mspec = get_model(cell.model)
+    strategy = build(IMBALANCE, cell.imbalance, cell.imbalance_params)
+    policy = build(CONTEXT, cell.context, cell.context_params)
+    method = build(METHODS, cell.method, cell.method_params)
+    fitter = fitter_for(mspec, method)
+    phase("data")
+    data = cell_data(cell)
+    adapted = None
+    phase("train")
+    with PeakRSS() as mem:
+        if cell.adapt != "none":  # TAPT/DAPT: an adapted encoder replaces the model
+            from bench.fit.mlm import adapt_encoder
+
+            adapted = adapt_encoder(cell, data, mspec, build(ADAPT, cell.adapt, cell.adapt_params))
+        encoder = adapted.spec if adapted else mspec
+        fit = fitter(FitJob(cell, data, encoder, strategy, policy, method, planned.precision, save_model))
+    phase("metrics")
+    scored = score(data, strategy, fit)
+    timing = timing_section(fit.timing, len(data.splits["test"]), mem.peak_mb, time.perf_counter() - t0)
+    components = {"strategy": strategy, "policy": policy, "method": method,
+                  "adapt": adapted.record if adapted else {"name": "none"}}
+    model = {**mspec.identity(), "label": mspec.label, "random_init": mspec.random_init}
+    return ok_record(planned.cell_id, cell, data, model, components, fit, scored, timing, started)
+
+
+def score(data: TaskData, strategy, fit: FitResult) -> Scored:
+    """The strategy's post-hoc adjustment of the test logits, then the test metrics."""
+    val, test = data.splits["validation"], data.splits["test"]
+    train_counts = data.splits["train"].counts(data.num_labels)
+    test_logits, adjustment = strategy.adjust(fit.val_logits, val.labels, fit.test_logits, train_counts)
+    proba = softmax(test_logits)
+    minority = int(np.argmin([c if c > 0 else np.inf for c in train_counts]))
+    metrics = classification_metrics(test.labels, proba, data.label_names, minority=minority)
+    domains = None
+    if data.stats.get("domains") is not None:
+        from bench.data.domains import domain_metrics
+
+        domains = domain_metrics(test, proba, data.label_names, data.spec.main_score, data.stats["domains"])
+    return Scored(proba, metrics, minority, adjustment, domains)
+
+
+_EMIT: Callable[[str, str], None] | None = None  # (cell_id, phase) -> None, set per worker process
+
+
+def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str) -> dict:
+    """Run one cell under its lock and write its record. Never raises for a failing cell.
+
+    ``expect`` is the record status the planner saw ("todo" or "failed"); if another runner
+    changed it meanwhile, the cell is left alone ("done elsewhere").
+    """
+    from bench.record.schema import failed_record
+    from bench.run.lock import CellLock
+    from bench.run.phase import listen
+
+    planned = PlannedCell(Cell.from_dict(cell_dict), cid, precision)
+    path = record_path(out, cid)
+    t0 = time.perf_counter()
+    with CellLock(Path(out) / "locks", cid) as got:
+        if not got:
+            return {"id": cid, "status": "busy"}
+        now = record_status(path)
+        if now != expect:
+            return {"id": cid, "status": "elsewhere", "record_status": now}
+        if _EMIT is not None:
+            _EMIT(cid, "start")
+            listen(lambda p: _EMIT(cid, p))
+        try:
+            rec = run_cell(planned)
+        except Exception as err:  # noqa: BLE001 - a failing cell becomes a failed record
+            rec = failed_record(planned.cell, cid, err)
+            _free_memory()
+        finally:
+            listen(None)
+        rec["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}  # where the cell ran
+        write_record(out, rec)
+    result = {"id": cid, "status": rec["status"], "seconds": time.perf_counter() - t0}
+    if rec["status"] == "ok":
+        result["main_score"] = rec.get("main_score")
+    else:
+        result["error"] = f"{rec['error']['type']}: {rec['error']['message']}"
+    return result
+
+
+def _free_memory() -> None:
+    gc.collect()
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def set_emitter(fn: Callable[[str, str], None] | None) -> None:
+    global _EMIT
+    _EMIT = fn

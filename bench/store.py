@@ -1,0 +1,74 @@
+"""Where bench keeps files: the cache root, and the ONE atomic writer (temp file + rename).
+
+Every file bench writes (records, baselines, caches) goes through :func:`write_atomic`, so a
+reader sees the old file or the new one, never half of one. Caches pass ``best_effort=True``:
+a cache that cannot be written only costs time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.errors import OutputError
+
+
+def cache_root() -> Path:
+    """``$BENCH_CACHE``, default ``~/.cache/domainbench``."""
+    return Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "domainbench"))
+
+
+def cache_dir(kind: str) -> Path:
+    return cache_root() / kind
+
+
+def write_atomic(path: str | Path, data: bytes, *, best_effort: bool = False, durable: bool = False) -> Path | None:
+    """Write ``data`` to a temp file in the same folder, then rename it over ``path``.
+
+    ``durable`` fsyncs before the rename (records); ``best_effort`` swallows OS errors and
+    returns None (caches). Otherwise an unwritable folder is one :class:`OutputError` line.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        if best_effort:
+            return None
+        raise OutputError(f"cannot write to {path.parent}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if best_effort and isinstance(err, OSError):
+            return None
+        raise
+    return path
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> Path:
+    """``obj`` as indented JSON (numpy scalars and arrays, sets and tuples become plain JSON)."""
+    text = json.dumps(obj, indent=1, sort_keys=False, default=_default)
+    return write_atomic(path, text.encode("utf-8"), durable=True)  # type: ignore[return-value]
+
+
+def _default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)
