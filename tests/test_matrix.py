@@ -143,3 +143,34 @@ def test_ids_cover_the_task_data(csv_task):
     csv = path.parent / "data.csv"
     csv.write_text(csv.read_text().replace("document number 3 about a", "document number 3 about a changed"))
     assert cell_id(cell) != before  # same task spec, different data: a new cell
+
+
+def test_named_values_parse_by_declared_field_type():
+    from bench.components import axis_types
+    from bench.spec.named import parse_named
+
+    types = axis_types()
+    assert parse_named("dapt:corpus=data/01/notes.txt,steps=2", types["adapt"]) == \
+        ("dapt", {"corpus": "data/01/notes.txt", "steps": 2})  # a path stays a path
+    assert parse_named("focal:alpha=0.25/0.75,gamma=2", types["imbalance"]) == \
+        ("focal", {"alpha": [0.25, 0.75], "gamma": 2})  # list fields split on "/"
+    assert parse_named("focal:alpha=effective", types["imbalance"]) == ("focal", {"alpha": "effective"})
+    assert parse_named("length_schedule:lengths=32/64,by=epoch", types["context"]) == \
+        ("length_schedule", {"lengths": [32, 64], "by": "epoch"})
+    assert parse_named("chunk:stride=null", types["context"]) == ("chunk", {"stride": None})
+    cell = MatrixSpec(tasks=["bbc-news"], models=["tiny-bert"], adapt=["dapt:corpus=data/01/notes.txt"]).expand(types)[0]
+    assert cell.adapt_params == {"corpus": "data/01/notes.txt"}
+
+
+def test_train_params_read_yaml_number_strings(tmp_path):
+    from bench.spec.matrix import load_matrix
+
+    path = tmp_path / "m.yaml"
+    path.write_text("tasks: [bbc-news]\nmodels: [tiny-bert]\ntrain: {learning_rate: 1e-4, epochs: 3}\n")
+    cell = load_matrix(path).expand()[0]
+    assert cell.train.learning_rate == 1e-4 and cell.train.epochs == 3
+    assert isinstance(cell.to_dict()["train"]["epochs"], int)  # numbers keep the type they were written with
+    with pytest.raises(ConfigError, match="training parameter learning_rate"):
+        TrainParams(learning_rate="fast")
+    with pytest.raises(ConfigError, match="unknown training parameter 'lr'"):
+        TrainParams(lr=1)

@@ -39,10 +39,11 @@ def speed_from_args(args) -> dict:
     return out
 
 
-def _named(value: str):
+def _named(value: str, axis: str):
+    from bench.components import axis_types
     from bench.spec.named import parse_named
 
-    return parse_named(value)
+    return parse_named(value, axis_types()[axis])
 
 
 def add_cell_args(p: argparse.ArgumentParser) -> None:
@@ -83,12 +84,12 @@ def cell_from_args(args: argparse.Namespace):
 
     overrides.update(speed_from_args(args))
     train = TrainParams(**overrides)
-    method, mparams = _named(args.method)
-    imb, iparams = _named(args.imbalance)
-    ctx, cparams = _named(args.context)
+    method, mparams = _named(args.method, "methods")
+    imb, iparams = _named(args.imbalance, "imbalance")
+    ctx, cparams = _named(args.context, "context")
     from bench.data.domains import parse_domains
 
-    adapt, aparams = _named(args.adapt)
+    adapt, aparams = _named(args.adapt, "adapt")
     domain_fields = {"adapt": adapt, "adapt_params": aparams, "train_domains": parse_domains(args.train_domains),
                      "eval_domains": parse_domains(args.eval_domains)}
     return Cell(task=args.task, model=args.model, method=method, method_params=mparams, imbalance=imb,

@@ -15,7 +15,7 @@ and the cost (seconds, tokens, FLOPs estimate) of the run that built it.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bench.data.prepare import TaskData
 from bench.registry import Registry
@@ -53,11 +53,6 @@ class Tapt(Adaptation):
 class Dapt(Tapt):
     summary = "domain-adaptive MLM pretraining on a corpus (corpora/NAME.yaml, a .txt file or a folder)"
     corpus: str = Field(min_length=1)
-
-    @field_validator("corpus", mode="before")
-    @classmethod
-    def _path(cls, v):  # NAME:k=v parsing splits values on "/" (lists): join a path back together
-        return "/".join("" if p is None else str(p) for p in v) if isinstance(v, list) else v
 
     def texts(self, cell: Cell, data: TaskData) -> tuple[list[str], str]:
         from bench.data.corpora import corpus_texts

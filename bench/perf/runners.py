@@ -92,7 +92,10 @@ def run_bench(cell: Cell, data=None) -> Measure:
 
 def run_bare(cell: Cell, data) -> Measure:
     """What bench's Trainer does, written out: same windows, sampler kind, collator, precision,
-    optimiser, schedule and clipping; validation each epoch and test predictions at the end."""
+    optimiser, schedule and clipping; validation each epoch and test predictions at the end.
+
+    Long because it is the reference: one straight training loop with no helper in between, so
+    that ``bench perf`` compares bench's Trainer path with exactly this code."""
     import torch
     from torch.utils.data import DataLoader, RandomSampler
     from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup, set_seed

@@ -12,12 +12,7 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.hashing import canonical_json
 from bench.record.io import iter_records
-
-
-def _params_label(name: str, params: dict) -> str:
-    if not params:
-        return name
-    return name + ":" + ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+from bench.spec.named import label
 
 
 def config_of(cell: dict) -> dict:
@@ -31,11 +26,11 @@ def config_id(cell: dict) -> str:
 
 
 def config_label(cell: dict) -> str:
-    parts = [cell["model"], _params_label(cell["method"], cell.get("method_params") or {}),
-             _params_label(cell["imbalance"], cell.get("imbalance_params") or {}),
-             _params_label(cell["context"], cell.get("context_params") or {}), f"L{cell['max_length']}"]
+    parts = [cell["model"], label(cell["method"], cell.get("method_params") or {}),
+             label(cell["imbalance"], cell.get("imbalance_params") or {}),
+             label(cell["context"], cell.get("context_params") or {}), f"L{cell['max_length']}"]
     if cell.get("adapt", "none") != "none":
-        parts.append(_params_label(cell["adapt"], cell.get("adapt_params") or {}))
+        parts.append(label(cell["adapt"], cell.get("adapt_params") or {}))
     return " · ".join(parts)
 
 
@@ -57,10 +52,10 @@ def frame_of(records: list[dict], source: str | Path = "records"):
         cell = rec["cell"]
         row = {
             "cell_id": rec["cell_id"], "status": rec["status"], "task": cell["task"], "model": cell["model"],
-            "method": _params_label(cell["method"], cell.get("method_params") or {}),
-            "imbalance": _params_label(cell["imbalance"], cell.get("imbalance_params") or {}),
-            "context": _params_label(cell["context"], cell.get("context_params") or {}),
-            "adapt": _params_label(cell.get("adapt", "none"), cell.get("adapt_params") or {}),
+            "method": label(cell["method"], cell.get("method_params") or {}),
+            "imbalance": label(cell["imbalance"], cell.get("imbalance_params") or {}),
+            "context": label(cell["context"], cell.get("context_params") or {}),
+            "adapt": label(cell.get("adapt", "none"), cell.get("adapt_params") or {}),
             "max_length": cell["max_length"], "seed": cell["seed"],
             "config_id": config_id(cell), "config": config_label(cell),
             "task_version": (rec.get("task") or {}).get("version"),

@@ -167,8 +167,6 @@ def check_metric(res: Results, metric: str) -> int:
 def build_board(res: Results, metric: str | None = None, rows: list[str] | None = None,
                 cols: list[str] | None = None, task: str | None = None, resamples: int = 1000,
                 alpha: float = 0.05, seed: int = 0) -> Board:
-    from bench.report.stats import paired_bootstrap
-
     metric = metric or res.main_metric()
     rows, cols = list(rows or ["config"]), list(cols or ["task"])
     check_columns(rows, "--rows")
@@ -186,6 +184,23 @@ def build_board(res: Results, metric: str | None = None, rows: list[str] | None 
     configs = frame.drop_duplicates("config_id").set_index(rows + cols)["config_id"]
     row_keys = sorted(set(map(tuple, frame[rows].astype(object).itertuples(index=False))), key=_natural)
     col_keys = sorted(set(map(tuple, frame[cols].astype(object).itertuples(index=False))), key=_natural)
+    cells = pd.DataFrame(_board_rows(frame, configs, rows, cols, row_keys, col_keys, metric))
+    for c in ("n", "mean", "std", "ci_low", "ci_high", *TIMING):
+        if c not in cells:
+            cells[c] = np.nan
+    cells["rank"] = np.nan
+    cells["best"] = False
+    cells["tie_best"] = None
+    cells["p_vs_best"] = np.nan
+    notes = _rank_and_test(res, cells, cols, col_keys, metric, direction, resamples, seed, alpha)
+    overall = _overall(cells, rows, col_keys)
+    failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)
+    return Board(metric, direction, rows, cols, cells, overall, failed, notes)
+
+
+def _board_rows(frame: pd.DataFrame, configs: pd.Series, rows: list[str], cols: list[str], row_keys: list,
+                col_keys: list, metric: str) -> list[dict]:
+    """One row per (row key, column key): seed statistics of the metric and mean timings."""
     ok = frame[frame["status"] == "ok"]
     cells = []
     for ck in col_keys:
@@ -204,14 +219,14 @@ def build_board(res: Results, metric: str | None = None, rows: list[str] | None 
                 else:
                     row["status"] = "n/a" if len(mine) else "failed"
             cells.append(row)
-    cells = pd.DataFrame(cells)
-    for c in ("n", "mean", "std", "ci_low", "ci_high", *TIMING):
-        if c not in cells:
-            cells[c] = np.nan
-    cells["rank"] = np.nan
-    cells["best"] = False
-    cells["tie_best"] = None
-    cells["p_vs_best"] = np.nan
+    return cells
+
+
+def _rank_and_test(res: Results, cells: pd.DataFrame, cols: list[str], col_keys: list, metric: str, direction: int,
+                   resamples: int, seed: int, alpha: float) -> list[str]:
+    """Rank each column's configurations and test each against the best (paired bootstrap)."""
+    from bench.report.stats import paired_bootstrap
+
     notes: list[str] = []
     for ck in col_keys:
         m = key_mask(cells, cols, ck) & (cells["status"] == "ok")
@@ -230,9 +245,7 @@ def build_board(res: Results, metric: str | None = None, rows: list[str] | None 
                 continue
             cells.at[i, "tie_best"] = not r["significant"]
             cells.at[i, "p_vs_best"] = r["p_value"]
-    overall = _overall(cells, rows, col_keys)
-    failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)
-    return Board(metric, direction, rows, cols, cells, overall, failed, notes)
+    return notes
 
 
 def key_mask(df: pd.DataFrame, columns: list[str], key: tuple) -> pd.Series:

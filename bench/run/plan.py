@@ -36,7 +36,10 @@ def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> M
     """Expand, validate every cell (names, parameters, limits) and scan ``out``; runs nothing."""
     from bench.run.worker import validate_cell
 
-    cells = spec.expand()
+    from bench.components import axis_types
+
+    types = axis_types()
+    cells = spec.expand(types)
     seen: set[str] = set()
     for c in cells:  # validation does not depend on the seed: once per configuration
         key = repr(c.with_(seed=0))
@@ -46,7 +49,7 @@ def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> M
     planned = [plan_cell(c) for c in cells]
     ids = [p.cell_id for p in planned]
     if only:
-        keep = select(cells, ids, only_filter(only))
+        keep = select(cells, ids, only_filter(only), types)
         planned = [planned[i] for i in keep]
     cells, ids, precisions = [p.cell for p in planned], [p.cell_id for p in planned], [p.precision for p in planned]
     if not cells:

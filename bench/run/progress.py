@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from bench.record.frame import config_id, config_label
-from bench.spec.matrix import label as named_label
+from bench.spec.named import label
 
 
 def config_text(cell: dict, model_label: str | None = None) -> str:
@@ -103,12 +103,12 @@ def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed:
     runnable = set(plan.todo(retry_failed))
     rows = []
     for i, (cell, cid) in enumerate(zip(plan.cells, plan.ids, strict=True)):
-        label = {k: named_label((getattr(cell, k), tuple(sorted(getattr(cell, f"{k}_params").items()))))
+        shown = {k: label(getattr(cell, k), getattr(cell, f"{k}_params"))
                  for k in ("method", "imbalance", "context", "adapt")}
         state = plan.state[cid]
         action = ("rerun" if state == "failed" else "run") if i in runnable else f"skip ({state})"
-        rows.append([i + 1, cid, cell.task, cell.model, label["method"], label["imbalance"], label["context"],
-                     label["adapt"], cell.max_length, cell.seed, action,
+        rows.append([i + 1, cid, cell.task, cell.model, shown["method"], shown["imbalance"], shown["context"],
+                     shown["adapt"], cell.max_length, cell.seed, action,
                      "?" if estimates[i] is None else round(estimates[i])])
     print(f"matrix {plan.name}: {len(plan.cells)} cells (dry run: nothing runs)")
     print(tabulate(rows, ["#", "cell_id", "task", "model", "method", "imbalance", "context", "adapt", "L", "seed",

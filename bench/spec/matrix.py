@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench.errors import ConfigError
 from bench.spec.cell import TRAIN_FIELDS, Cell, TrainParams
+from bench.spec.named import ParamTypes, label, parse_named
 
 AXES = ("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds")
 # matrix axis (plural) -> Cell field (singular); the keys rules and --only use
@@ -45,21 +46,21 @@ BUDGET_FIELDS = {"limit_train", "limit_eval", "epochs"}
 Named = tuple[str, tuple[tuple[str, Any], ...]]  # hashable (name, sorted params)
 
 
-def _named(value: Any) -> Named:
-    from bench.spec.named import parse_named
+AxisTypes = dict[str, ParamTypes]  # component axis -> declared parameter types (bench.components.axis_types)
 
+
+def _named(value: Any, types: ParamTypes | None = None) -> Named:
     if isinstance(value, dict):
         if set(value) - {"name", "params"} or "name" not in value:
             raise ValueError(f"expected a name or {{name, params}}, got {value!r}")
         name, params = str(value["name"]), dict(value.get("params") or {})
     else:
-        name, params = parse_named(str(value))
+        name, params = parse_named(str(value), types)
     return name, tuple(sorted(params.items(), key=lambda kv: kv[0]))
 
 
-def label(value: Named) -> str:
-    name, params = value
-    return name if not params else name + ":" + ",".join(f"{k}={v}" for k, v in params)
+def named_label(value: Named) -> str:
+    return label(value[0], dict(value[1]))
 
 
 class _Strict(BaseModel):
@@ -99,16 +100,17 @@ class MatrixSpec(_Strict):
     def _listify(cls, v: Any) -> Any:
         return v if isinstance(v, list) else [v]
 
-    def axis(self, name: str) -> list:
+    def axis(self, name: str, types: AxisTypes | None = None) -> list:
         values = getattr(self, name)
-        return [_named(v) for v in values] if name in COMPONENT_AXES else list(values)
+        return [_named(v, (types or {}).get(name)) for v in values] if name in COMPONENT_AXES else list(values)
 
-    def expand(self) -> list[Cell]:
-        """Every cell of the matrix, in a deterministic order, duplicates dropped."""
+    def expand(self, types: AxisTypes | None = None) -> list[Cell]:
+        """Every cell of the matrix, in a deterministic order, duplicates dropped. ``types``
+        (bench.components.axis_types()) coerces ``NAME:k=v`` values by declared field type."""
         self._check_keys()
-        axes = {a: self.axis(a) for a in AXES}
-        rules = [_rule(r, f"exclude[{i}]") for i, r in enumerate(self.exclude)]
-        overrides = [(_rule(o.match, f"overrides[{i}].match"), o) for i, o in enumerate(self.overrides)]
+        axes = {a: self.axis(a, types) for a in AXES}
+        rules = [_rule(r, f"exclude[{i}]", types) for i, r in enumerate(self.exclude)]
+        overrides = [(_rule(o.match, f"overrides[{i}].match", types), o) for i, o in enumerate(self.overrides)]
         base_train = {**self.train, **self.budget}
         cells: dict[tuple, Cell] = {}
         for combo in itertools.product(*(axes[a] for a in AXES)):
@@ -116,7 +118,7 @@ class MatrixSpec(_Strict):
             if not any(_matches(r, point) for r in rules):
                 self._add(cells, combo, point, base_train, overrides)
         for i, inc in enumerate(self.include):
-            extra = _rule(inc, f"include[{i}]", allow_train=True)
+            extra = _rule(inc, f"include[{i}]", types, allow_train=True)
             train = {**base_train, **inc.get("train", {})}
             sub = {a: extra.get(a, axes[a]) for a in AXES}
             for combo in itertools.product(*(sub[a] for a in AXES)):
@@ -179,7 +181,7 @@ def _make_cell(point: dict, train: TrainParams, train_domains, eval_domains) -> 
 SINGULAR = {v: k for k, v in FIELD.items()}
 
 
-def _rule(rule: dict, where: str, allow_train: bool = False) -> dict[str, list]:
+def _rule(rule: dict, where: str, types: AxisTypes | None = None, allow_train: bool = False) -> dict[str, list]:
     """``{task: x, imbalance: [a, b]}`` -> ``{'tasks': [...], 'imbalance': [...]}`` (axis -> accepted values)."""
     if not isinstance(rule, dict) or not rule:
         raise ConfigError(f"{where}: expected a non-empty mapping of axis: value(s)")
@@ -193,7 +195,7 @@ def _rule(rule: dict, where: str, allow_train: bool = False) -> dict[str, list]:
 
             raise ConfigError(f"{where}: unknown axis {key!r}{suggest(key, list(SINGULAR))}")
         values = values if isinstance(values, list) else [values]
-        out[axis] = [_named(v) if axis in COMPONENT_AXES else v for v in values]
+        out[axis] = [_named(v, (types or {}).get(axis)) if axis in COMPONENT_AXES else v for v in values]
     return out
 
 
@@ -241,7 +243,8 @@ def _split_clause(part: str) -> tuple[str, bool, str]:
     return key.rstrip("!").strip(), neg, values
 
 
-def select(cells: list[Cell], ids: list[str], clauses: list[tuple[str, bool, list]]) -> list[int]:
+def select(cells: list[Cell], ids: list[str], clauses: list[tuple[str, bool, list]],
+           types: AxisTypes | None = None) -> list[int]:
     """Indices of the cells every clause accepts."""
     keep = []
     for i, (cell, cid) in enumerate(zip(cells, ids, strict=True)):
@@ -253,7 +256,7 @@ def select(cells: list[Cell], ids: list[str], clauses: list[tuple[str, bool, lis
                 field = FIELD[key]
                 if key in COMPONENT_AXES:
                     point = (getattr(cell, field), tuple(sorted(getattr(cell, f"{field}_params").items())))
-                    hit = _matches({key: [_named(v) for v in values]}, {key: point})
+                    hit = _matches({key: [_named(v, (types or {}).get(key)) for v in values]}, {key: point})
                 else:
                     hit = str(getattr(cell, field)) in values
             ok = ok and (hit != neg)
