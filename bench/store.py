@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +75,29 @@ def _default(o: Any) -> Any:
     if isinstance(o, (set, tuple)):
         return list(o)
     return str(o)
+
+
+@contextmanager
+def staging_dir(target: str | Path) -> Iterator[Path]:
+    """A temp folder next to ``target`` to build a whole folder in, published with
+    :func:`publish_dir`; whatever is left of it on exit (a crash, a lost race) is removed."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        yield tmp
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish_dir(tmp: Path, target: str | Path, replace: bool = False) -> bool:
+    """Rename a staged folder into place. An existing ``target`` is kept (another process
+    finished first) unless ``replace``. True if ``tmp`` was published."""
+    target = Path(target)
+    if target.exists():
+        if not replace:
+            return False
+        shutil.rmtree(target)
+    tmp.rename(target)
+    return True

@@ -1,4 +1,4 @@
-"""``bench baseline`` and ``bench check`` subcommands (the work lives in bench.baseline / bench.check)."""
+"""``bench baseline`` and ``bench check`` (the work lives in bench.gate.baseline / bench.gate.check)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def add_check_parsers(sub) -> None:
+def add_parser(sub) -> None:
     from bench.gate.baseline import DEFAULT_ALPHA, DEFAULT_METRICS, DEFAULT_TIME_FACTOR, DEFAULT_TIMINGS
 
     p = sub.add_parser("baseline", help="summarise a finished results folder into a baseline file for bench check")
@@ -44,7 +44,7 @@ def add_check_parsers(sub) -> None:
     p.add_argument("--time-factor", type=float, default=DEFAULT_TIME_FACTOR,
                    help="default allowed calibrated slowdown stored in the file")
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level stored in the file")
-    p.set_defaults(func=cmd_baseline)
+    p.set_defaults(run=run)
 
     p = sub.add_parser("check", help="regression gate: compare a results folder with a baseline (exit 1 on regression)")
     p.add_argument("--results", required=True, help="results folder (with records/)")
@@ -52,4 +52,8 @@ def add_check_parsers(sub) -> None:
     p.add_argument("--time-factor", type=float, default=None,
                    help="allowed calibrated slowdown (default: the baseline's, 1.5)")
     p.add_argument("--alpha", type=float, default=None, help="significance level (default: the baseline's, 0.05)")
-    p.set_defaults(func=cmd_check)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"baseline": cmd_baseline, "check": cmd_check}[args.command](args)

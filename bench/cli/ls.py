@@ -60,3 +60,19 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(tabulate(rows, ["split", "rows", "class counts", "imb. ratio", "tok p50", "p90", "p99",
                           ">128", ">256", ">512"]))
     return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies or methods")
+    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt"])
+    p.set_defaults(run=run)
+
+    p = sub.add_parser("data", help="a task's data card")
+    p.add_argument("task")
+    p.add_argument("--model", default="minilm-l6", help="tokenizer used for token-length statistics")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"ls": cmd_ls, "data": cmd_data}[args.command](args)

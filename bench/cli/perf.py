@@ -7,7 +7,7 @@ import json
 from bench.perf.side_by_side import ABLATIONS, RUNNERS, PerfConfig, benchmark, format_report
 
 
-def add_perf_parser(sub) -> None:
+def add_parser(sub) -> None:
     d = PerfConfig()
     p = sub.add_parser("perf", help="side-by-side speed benchmark: seed-style Trainer script vs bench run vs bare loop")
     p.add_argument("--task", default=d.task)
@@ -24,10 +24,10 @@ def add_perf_parser(sub) -> None:
     p.add_argument("--runners", default=",".join(RUNNERS), help="subset of seed,bench,bare")
     p.add_argument("--ablate", default="", help=f"bench runs with one option flipped: {','.join(ABLATIONS)} or all")
     p.add_argument("--json", default=None, help="also write the full report here")
-    p.set_defaults(func=cmd_perf)
+    p.set_defaults(run=run)
 
 
-def cmd_perf(args) -> int:
+def run(args) -> int:
     import logging
 
     from bench.errors import ConfigError

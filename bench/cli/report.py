@@ -10,12 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from bench.errors import ConfigError, OutputError
-from bench.metrics import DIRECTION
-from bench.registry import suggest
-from bench.report.aggregate import DIMS, GROUP_COLUMNS, Results, build_board, check_metric, load_results
 
 FORMATS = {"md": "report.md", "latex": "report.tex", "csv": "report.csv", "json": "report.json", "html": "index.html"}
 
@@ -34,6 +29,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.resamples < 1:
         raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
+    from bench.report.aggregate import build_board, load_results
+
     res = load_results(args.results)
     board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples)
     title = f"DomainBench report: {Path(args.results).resolve().name}" + (f" · {args.task}" if args.task else "")
@@ -65,7 +62,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_folder(res: Results, board, tmp: Path, fmt: str, title: str) -> None:
+def _write_folder(res, board, tmp: Path, fmt: str, title: str) -> None:
     from bench.report import plots, site, tables
 
     tasks = sorted(board.cells["task"].unique()) if "task" in board.cells else None
@@ -78,60 +75,15 @@ def _write_folder(res: Results, board, tmp: Path, fmt: str, title: str) -> None:
     (tmp / FORMATS[fmt]).write_text(text, encoding="utf-8")
 
 
-def parse_selector(text: str) -> dict[str, str]:
-    """``k=v,k=v`` (k in the grouping columns) or a configuration id (prefix)."""
-    if "=" not in text:
-        return {"config_id": text.strip()}
-    out = {}
-    for part in text.split(","):
-        key, sep, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or not value:
-            raise ConfigError(f"selector {text!r}: expected key=value[,key=value...], got {part!r}")
-        if key not in GROUP_COLUMNS:
-            raise ConfigError(f"selector {text!r}: unknown column {key!r}{suggest(key, GROUP_COLUMNS)}")
-        out[key] = value
-    return out
-
-
-def _matches(frame: pd.DataFrame, sel: dict[str, str]) -> pd.Series:
-    m = pd.Series(True, index=frame.index)
-    for key, value in sel.items():
-        col = frame[key].astype(str)
-        m &= col.str.startswith(value) if key == "config_id" else (col == value) | col.str.startswith(value + ":")
-    return m
-
-
-def select_config(res: Results, text: str, task: str | None = None, base: pd.Series | None = None) -> pd.Series:
-    """One configuration (a row of the frame). With ``base``, dimensions the selector does not
-    name narrow to ``base``'s values when the selector alone matches several."""
-    sel = parse_selector(text)
-    frame = res.ok.drop_duplicates("config_id")
-    if task is not None:
-        frame = frame[frame["task"] == task]
-    found = frame[_matches(frame, sel)]
-    if len(found) > 1 and base is not None:
-        same = found
-        for d in DIMS:
-            if d not in sel:
-                same = same[same[d].astype(str) == str(base[d])]
-        found = same if len(same) else found
-    if len(found) == 1:
-        return found.iloc[0]
-    where = f" (task {task})" if task else ""
-    if not len(found):
-        raise ConfigError(f"selector {text!r} matches no configuration with successful records in {res.folder}{where}")
-    names = "; ".join(f"{r.task} · {r.config}" for r in found.head(4).itertuples())
-    more = f" and {len(found) - 4} more" if len(found) > 4 else ""
-    raise ConfigError(f"selector {text!r} matches {len(found)} configurations{where}: {names}{more}; "
-                      f"name more columns (task=, model=, method=, imbalance=, context=, max_length=)")
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from bench.report.stats import mcnemar, paired_bootstrap
 
     if not 0 < args.alpha < 1:
         raise ConfigError(f"--alpha must be between 0 and 1 (got {args.alpha})")
+    from bench.metrics import DIRECTION
+    from bench.report.aggregate import check_metric, load_results
+    from bench.report.select import select_config
+
     res = load_results(args.results)
     metric = args.metric or res.main_metric()
     check_metric(res, metric)
@@ -173,7 +125,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 GROUPS = "task, model, method, imbalance, context, adapt, max_length, config"
 
 
-def add_report_parsers(sub) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser("report", help="leaderboard of a results folder: tables (md/latex/csv/json), plots, HTML site")
     p.add_argument("--results", default="results", help="results folder (holds records/)")
     p.add_argument("--format", default="md", choices=["md", "latex", "csv", "json", "html"])
@@ -183,7 +135,7 @@ def add_report_parsers(sub) -> None:
     p.add_argument("--cols", default=None, help="comma list, as --rows (default: task)")
     p.add_argument("--task", default=None, help="only this task")
     p.add_argument("--resamples", type=int, default=1000, help="paired-bootstrap resamples for the vs-best marks")
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(run=run)
 
     p = sub.add_parser("compare", help="paired significance of configuration A vs B (bootstrap CI + McNemar)")
     p.add_argument("a", metavar="A", help="selector of A: key=value[,key=value] over " + GROUPS + ", or a config id")
@@ -194,4 +146,15 @@ def add_report_parsers(sub) -> None:
     p.add_argument("--resamples", type=int, default=1000, help="paired-bootstrap resamples")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (CI is 1 - alpha)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_compare)
+    p.set_defaults(run=run)
+
+    p = sub.add_parser("transfer", help="source x target domain transfer table of cross-domain records")
+    p.add_argument("--results", default="results", help="results folder (with records/)")
+    p.add_argument("--metric", default=None, help="metric (default: each task's main score)")
+    p.add_argument("--min-n", type=int, default=1, help="hide target domains with fewer test rows")
+    p.add_argument("--csv", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"report": cmd_report, "compare": cmd_compare, "transfer": cmd_transfer}[args.command](args)

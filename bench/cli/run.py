@@ -98,8 +98,6 @@ def cell_from_args(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if getattr(args, "matrix", None):
-        return cmd_matrix(args)
     from bench.record.io import check_writable, write_record
     from bench.record.schema import failed_record
     from bench.run.ids import plan_cell
@@ -187,3 +185,16 @@ def cmd_matrix(args: argparse.Namespace) -> int:
                          retry_failed=args.retry_failed, progress=MatrixProgress())
     print_outcome(outcome, read_outcome_records(outcome))
     return outcome.exit_code
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run one cell (--task ...) or a matrix (--matrix FILE)")
+    add_cell_args(p)
+    p.add_argument("--out", default="results", help="output folder (records land in OUT/records/)")
+    p.add_argument("--save-model", default=None, help="save the fine-tuned model + tokenizer here")
+    add_matrix_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return cmd_matrix(args) if getattr(args, "matrix", None) else cmd_run(args)

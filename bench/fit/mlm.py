@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -16,9 +14,9 @@ from bench.components.adapt import Adaptation, Tapt
 from bench.components.models import ModelSpec, model_path
 from bench.data.prepare import TaskData
 from bench.fit.loading import load_tokenizer, tiny_config
-from bench.hashing import canonical_json, short_hash
+from bench.hashing import canonical_json, sha_parts, short_hash
 from bench.spec.cell import Cell
-from bench.store import cache_root
+from bench.store import cache_root, publish_dir, staging_dir
 
 
 @dataclass(frozen=True)
@@ -58,26 +56,16 @@ def adapt_encoder(cell: Cell, data: TaskData, mspec: ModelSpec, adaptation: Adap
 
 
 def corpus_fingerprint(texts: list[str]) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode("utf-8") + b"\x1e")
-    return h.hexdigest()[:16]
+    return sha_parts(*texts)[:16]
 
 
 def _build(folder: Path, mspec: ModelSpec, texts: list[str], adaptation: Tapt, seed: int, max_length: int,
            meta: dict) -> None:
     """Train, then publish ``folder`` atomically (a temp folder renamed into place)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    try:
+    with staging_dir(folder) as tmp:
         meta.update(train_mlm(mspec, texts, adaptation, seed, max_length, tmp / "encoder"))
         (tmp / "adapt.json").write_text(json.dumps(meta, indent=1))
-        if folder.exists():  # another process finished first: keep theirs
-            return
-        tmp.rename(folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        publish_dir(tmp, folder)  # another process finished first: keep theirs
 
 
 def load_mlm(mspec: ModelSpec, vocab_size: int):

@@ -11,10 +11,8 @@ strategy (class weights, focal loss, resampling, weighted sampling, ensembles) a
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -29,7 +27,7 @@ from bench.fit.loading import load_tokenizer, tiny_config
 from bench.fit.tokens import tokenize
 from bench.hashing import canonical_json, short_hash
 from bench.spec.cell import Cell
-from bench.store import cache_root
+from bench.store import cache_root, write_atomic
 
 
 def text_key(text: str) -> str:
@@ -93,15 +91,9 @@ class FeatureCache:
         keys = sorted(self.rows)
         offsets = np.cumsum([0] + [len(self.rows[k]) for k in keys])
         feats = np.concatenate([self.rows[k] for k in keys]).astype(np.float32)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.key}.", suffix=".npz")
-        os.close(fd)
-        try:
-            np.savez(tmp, keys=np.asarray(keys), offsets=offsets, feats=feats,
-                     params_total=self.meta.get("params_total", 0))
-            os.replace(tmp, self.path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        buf = io.BytesIO()
+        np.savez(buf, keys=np.asarray(keys), offsets=offsets, feats=feats, params_total=self.meta.get("params_total", 0))
+        write_atomic(self.path, buf.getvalue())
 
 
 def _forward(encoder, batch: dict):

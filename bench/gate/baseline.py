@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import DIRECTION
+from bench.record.frame import mean_std
 from bench.record.io import iter_records
 from bench.store import write_json_atomic
 
@@ -46,21 +47,13 @@ def _number(value: Any) -> bool:
 
 def summary(values: list[float]) -> dict[str, Any]:
     vals = [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not vals:
-        return {"mean": None, "std": None, "median": None, "n": 0, "values": []}
-    return {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
-            "median": statistics.median(vals), "n": len(vals), "values": vals}
+    n, mean, std = mean_std(vals)
+    return {"mean": mean, "std": std, "median": statistics.median(vals) if vals else None, "n": n, "values": vals}
 
 
 def read_results(results_dir: str | Path) -> list[dict]:
     """Every record of a results folder (read once: the frame and the predictions come from it)."""
-    folder = Path(results_dir)
-    if not (folder / "records").is_dir():
-        raise BenchError(f"no records found: {folder / 'records'} does not exist")
-    records = list(iter_records(folder))
-    if not records:
-        raise BenchError(f"no records found in {folder / 'records'}")
-    return records
+    return list(iter_records(results_dir))
 
 
 def summarize(records: list[dict], metrics: list[str], timings: list[str]) -> dict[str, dict]:

@@ -6,11 +6,12 @@ readable label. Reports and the regression gate group by ``config_id``.
 
 from __future__ import annotations
 
-import hashlib
+import math
+import statistics
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.hashing import canonical_json
+from bench.hashing import json_hash
 from bench.record.io import iter_records
 from bench.spec.named import label
 
@@ -22,7 +23,7 @@ def config_of(cell: dict) -> dict:
 
 
 def config_id(cell: dict) -> str:
-    return hashlib.sha256(canonical_json(config_of(cell)).encode()).hexdigest()[:12]
+    return json_hash(config_of(cell), 12)
 
 
 def config_label(cell: dict) -> str:
@@ -37,8 +38,6 @@ def config_label(cell: dict) -> str:
 def load_frame(results_dir: str | Path, include_failed: bool = True):
     """All records under ``results_dir/records`` as a DataFrame (metrics.* and timing.* flattened)."""
     folder = Path(results_dir)
-    if not (folder / "records").is_dir():
-        raise BenchError(f"no records found: {folder / 'records'} does not exist (run bench run --out {folder})")
     df = frame_of(list(iter_records(folder)), folder / "records")
     return df if include_failed else df[df["status"] == "ok"].reset_index(drop=True)
 
@@ -70,3 +69,12 @@ def frame_of(records: list[dict], source: str | Path = "records"):
     if not rows:
         raise BenchError(f"no records found in {source}")
     return pd.DataFrame(rows)
+
+
+def mean_std(values) -> tuple[int, float | None, float | None]:
+    """Over seeds: n, mean and sample standard deviation (ddof 1; 0.0 for one value) of the
+    numbers among ``values`` (None and NaN skipped); (0, None, None) when there are none."""
+    vals = [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return 0, None, None
+    return len(vals), statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0

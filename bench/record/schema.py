@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import traceback
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
-from bench.data.prepare import TaskData
 from bench.errors import SchemaError
-from bench.fit.base import FitResult
 from bench.spec.cell import Cell
+
+if TYPE_CHECKING:  # annotations only: reading records needs neither pandas nor the fitters
+    from bench.data.prepare import TaskData
+    from bench.fit.base import FitResult
 
 SCHEMA_VERSION = 1
 

@@ -8,7 +8,6 @@ layout (``rows`` x ``cols``) that would put two configurations into one cell is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pandas as pd
 from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import DIRECTION
 from bench.record.frame import frame_of
-from bench.record.schema import SCHEMA_VERSION, UPGRADES, upgrade
+from bench.record.io import iter_records
 from bench.registry import suggest
 
 DIMS = ("task", "model", "method", "imbalance", "context", "adapt", "max_length")
@@ -58,23 +57,7 @@ class Results:
 def load_results(folder: str | Path) -> Results:
     """Read every record under ``folder/records``; refuse empty folders and unreadable schemas."""
     folder = Path(folder)
-    paths = sorted((folder / "records").glob("*.json")) if (folder / "records").is_dir() else []
-    if not paths:
-        where = folder / "records"
-        why = "does not exist" if not where.is_dir() else "holds no records"
-        raise BenchError(f"no records to report: {where} {why} (run bench run --out {folder})")
-    recs, versions = [], {}
-    for path in paths:
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise SchemaError(f"{path}: unreadable record: {err}") from None
-        v = rec.get("schema_version") if isinstance(rec, dict) else None
-        versions.setdefault(v, path)
-        if isinstance(v, int) and v < SCHEMA_VERSION and v not in UPGRADES:
-            raise SchemaError(f"{path}: schema_version {v} cannot be upgraded to {SCHEMA_VERSION} "
-                              f"(records of mixed schema versions {sorted(map(str, versions))} in {folder / 'records'})")
-        recs.append(upgrade(rec, str(path)) if isinstance(rec, dict) else upgrade({}, str(path)))
+    recs = list(iter_records(folder, "records to report"))
     frame = frame_of(recs, folder / "records")
     random_init = {r["cell_id"] for r in recs if (r.get("model") or {}).get("random_init")}
     m = frame["config_id"].isin(frame.loc[frame["cell_id"].isin(random_init), "config_id"])

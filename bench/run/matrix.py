@@ -9,15 +9,13 @@ record. A failing cell becomes a failed record (error + traceback tail) and the 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import SchemaError
-from bench.record.io import check_writable, record_path, record_status
-from bench.record.schema import upgrade
+from bench.record.io import check_writable, read_record, record_path, record_status
 from bench.run.plan import MatrixPlan
 
 
@@ -125,7 +123,7 @@ def read_outcome_records(outcome: Outcome) -> list[dict]:
         path = record_path(outcome.plan.out, cid)
         if path.exists():
             try:
-                recs.append(upgrade(json.loads(path.read_bytes()), str(path)))
-            except (ValueError, SchemaError):
+                recs.append(read_record(path))
+            except SchemaError:
                 continue
     return recs

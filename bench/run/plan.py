@@ -34,9 +34,8 @@ class MatrixPlan:
 
 def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> MatrixPlan:
     """Expand, validate every cell (names, parameters, limits) and scan ``out``; runs nothing."""
-    from bench.run.worker import validate_cell
-
     from bench.components import axis_types
+    from bench.run.worker import validate_cell
 
     types = axis_types()
     cells = spec.expand(types)

@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench.record.frame import config_id, config_label
+from bench.record.frame import config_id, config_label, mean_std
 from bench.spec.named import label
 
 
@@ -128,12 +128,11 @@ def leaderboard(records: list[dict]) -> dict[str, list[dict]]:
             groups[(rec["cell"]["task"], config_id(rec["cell"]))].append(rec)
     board: dict[str, list[dict]] = defaultdict(list)
     for (task, _), recs in groups.items():
-        scores = [r["main_score"] for r in recs]
+        n, mean, sd = mean_std(r["main_score"] for r in recs)
         board[task].append({
             "config": config_text(recs[0]["cell"], recs[0]["model"].get("label")),
             "main_score_name": recs[0]["task"]["main_score"],
-            "mean": statistics.fmean(scores), "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-            "n": len(scores), "accuracy": statistics.fmean(r["metrics"]["accuracy"] for r in recs),
+            "mean": mean, "sd": sd, "n": n, "accuracy": statistics.fmean(r["metrics"]["accuracy"] for r in recs),
             "train_s": statistics.fmean(r["timing"].get("train_seconds") or 0.0 for r in recs),
         })
     return {t: sorted(rows, key=lambda r: -r["mean"]) for t, rows in sorted(board.items())}
