@@ -69,7 +69,12 @@ def test_dapt_on_a_folder_of_txt_documents(tiny_cell, tmp_path):
     for i in range(6):
         (folder / f"d{i}.txt").write_text(f"the patient took medicine number {i} twice daily and slept well")
     (folder / "notes.md").write_text("not a txt document")
-    dapt = build(ADAPT, "dapt", {**TAPT, "steps": 4, "corpus": str(folder).split("/")})  # as the CLI parses it
+    from bench.components import axis_types
+    from bench.spec.named import parse_named
+
+    _, params = parse_named(f"dapt:corpus={folder}", axis_types()["adapt"])  # as the CLI parses it
+    assert params == {"corpus": str(folder)}  # a path stays a path
+    dapt = build(ADAPT, "dapt", {**TAPT, "steps": 4, **params})
     out = adapt_encoder(tiny_cell, cell_data(tiny_cell), get_model("tiny-bert"), dapt)
     assert out.record["corpus_docs"] == 6 and str(folder) in out.record["corpus"]
 

@@ -44,13 +44,13 @@ def test_contract(name):
     assert p.counts_before == [54, 18, 128]
     assert p.counts_after == np.bincount(LABELS[p.indices], minlength=3).tolist()
     assert p.indices.min() >= 0 and p.indices.max() < len(LABELS)
-    s = p.summary()
+    s = p.record_section()
     assert SUMMARY_KEYS <= set(s) and json.dumps(s)
     assert sum(p.expected_counts) == pytest.approx(len(p.indices))
     eff = np.asarray(s["effective_class_weights"])
     assert (eff > 0).all() and (eff * p.counts_before).sum() == pytest.approx(len(LABELS), rel=1e-5)
     again = strategy.fit_resample(LABELS, 3, seed=7)  # same seed, same plan
-    assert (again.indices == p.indices).all() and again.summary() == s
+    assert (again.indices == p.indices).all() and again.record_section() == s
     assert strategy.n_members() >= 1
     one_class = np.zeros(10, dtype=np.int64)
     if strategy.needs_two_classes:
@@ -228,7 +228,7 @@ def test_balanced_sampler_batches_are_balanced(tmp_path):
                                  report_to="none", remove_unused_columns=False)
         trainer = trainer_class()(model=model, args=args, train_dataset=WindowDataset(windows, LABELS[p.indices]),
                                    data_collator=DataCollatorWithPadding(tok), strategy=build(IMBALANCE, "none"),
-                                   plan=p)
+                                   resampling=p)
         dl = trainer.get_train_dataloader()
         return np.concatenate([b["labels"].numpy() for _ in range(15) for b in dl])  # 15 epochs = 3000 labels
 
@@ -254,12 +254,13 @@ def test_ensemble_probabilities_are_the_member_mean(tiny_cell):
     from bench.components.context import CONTEXT
     from bench.components.methods import METHODS
     from bench.components.models import get_model
-    from bench.fit.transformer import fit_predict
+    from bench.fit.base import FitJob, fitter_for
 
     strategy = build(IMBALANCE, "ensemble", {"k": 2})
     data = cell_data(tiny_cell)
-    fit = fit_predict(tiny_cell, data, get_model("tiny-bert"), strategy, build(CONTEXT, "head"),
-                      build(METHODS, "full"))
+    job = FitJob(tiny_cell, data, get_model("tiny-bert"), strategy, build(CONTEXT, "head"), build(METHODS, "full"),
+                 precision="fp32")
+    fit = fitter_for(job.model, job.method)(job)
     member_proba = [softmax(lg) for lg in fit.member_test_logits]
     assert len(member_proba) == 2 and not np.allclose(member_proba[0], member_proba[1])
     assert np.allclose(softmax(fit.test_logits), np.mean(member_proba, axis=0), atol=1e-10)

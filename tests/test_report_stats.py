@@ -12,7 +12,7 @@ from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import classification_metrics, confusion, per_class, roc_curves
 from bench.record.io import write_record
 from bench.record.schema import SCHEMA_VERSION
-from bench.report.aggregate import build_board, load_results, pareto_mask, rank_with_ties, seed_stats
+from bench.report.aggregate import build_board, load_record_set, pareto_mask, rank_with_ties, seed_stats
 from bench.report.stats import mcnemar, mcnemar_counts, metric_values, paired_bootstrap
 from bench.spec.cell import Cell
 
@@ -86,7 +86,7 @@ def test_board_mean_std_ranks_missing_failed(tmp_path):
     recs += [synth_record(task="t2", model=m, seed=0, metrics={"macro_f1": v}) for m, v in (("m1", 0.5), ("m2", 0.6))]
     recs.append(synth_record(task="t2", model="m3", seed=0, status="failed"))
     recs.append(synth_record(task="t2", model="m4", seed=0, metrics={"macro_f1": 0.99}))  # m4 never ran t1
-    board = build_board(load_results(write(tmp_path, recs)), "macro_f1", rows=["model"], cols=["task"])
+    board = build_board(load_record_set(write(tmp_path, recs)), "macro_f1", rows=["model"], cols=["task"])
     c = board.cells.set_index(["model", "task"])
     assert c.loc[("m1", "t1"), "mean"] == pytest.approx(0.9) and c.loc[("m1", "t1"), "std"] == pytest.approx(0.1)
     assert c.loc[("m2", "t1"), "std"] == pytest.approx(0.0) and c.loc[("m1", "t1"), "n"] == 3
@@ -104,7 +104,7 @@ def test_board_mean_std_ranks_missing_failed(tmp_path):
 
 def test_layout_that_would_average_configurations_is_refused(tmp_path):
     recs = [synth_record(model=m, imbalance=i, metrics={"macro_f1": 0.5}) for m in ("m1", "m2") for i in ("none", "focal")]
-    res = load_results(write(tmp_path, recs))
+    res = load_record_set(write(tmp_path, recs))
     with pytest.raises(ConfigError, match="imbalance"):
         build_board(res, "macro_f1", rows=["model"], cols=["task"])
     board = build_board(res, "macro_f1", rows=["model"], cols=["imbalance"])
@@ -113,25 +113,25 @@ def test_layout_that_would_average_configurations_is_refused(tmp_path):
 
 def test_bad_inputs(tmp_path):
     with pytest.raises(BenchError, match="does not exist"):
-        load_results(tmp_path / "nope")
+        load_record_set(tmp_path / "nope")
     (tmp_path / "records").mkdir()
     with pytest.raises(BenchError, match="holds no records"):
-        load_results(tmp_path)
+        load_record_set(tmp_path)
     write(tmp_path, [synth_record(metrics={"macro_f1": 0.5})])
-    res = load_results(tmp_path)
+    res = load_record_set(tmp_path)
     with pytest.raises(ConfigError, match="did you mean 'macro_f1'"):
         build_board(res, "macro_f2")
     with pytest.raises(ConfigError, match="did you mean 'imbalance'"):
         build_board(res, "macro_f1", rows=["imbalanse"])
     write_record(tmp_path, synth_record(seed=1, metrics={"macro_f1": 0.5}, version="2"))
     with pytest.raises(SchemaError, match="different task versions"):
-        load_results(tmp_path)
+        load_record_set(tmp_path)
     (tmp_path / "records").joinpath(synth_record(seed=1)["cell_id"] + ".json").unlink()
     old = synth_record(model="old", metrics={"macro_f1": 0.5})
     old["schema_version"] = 0
     write_record(tmp_path, old)
     with pytest.raises(SchemaError, match="mixed schema versions"):
-        load_results(tmp_path)
+        load_record_set(tmp_path)
 
 
 def test_fast_metrics_match_sklearn():
@@ -192,14 +192,14 @@ def test_board_marks_ties_with_best(tmp_path):
         p[i] = np.roll(p[i], 1)
         recs.append(synth_record(model="close", seed=s, labels=y, proba=p))
     recs += [synth_record(model="worse", seed=s, labels=y, proba=classifier(y, 0.5, 50 + s)) for s in range(2)]
-    board = build_board(load_results(write(tmp_path, recs)), "accuracy", rows=["model"], resamples=300)
+    board = build_board(load_record_set(write(tmp_path, recs)), "accuracy", rows=["model"], resamples=300)
     c = board.cells.set_index("model")
     assert c.loc["worse", "tie_best"] is False
     assert bool(c.loc["best", "best"]) and c.loc["close", "tie_best"] is True
 
 
 def test_single_record_board(tmp_path):
-    board = build_board(load_results(write(tmp_path, [synth_record(metrics={"macro_f1": 0.4})])), "macro_f1")
+    board = build_board(load_record_set(write(tmp_path, [synth_record(metrics={"macro_f1": 0.4})])), "macro_f1")
     cell = board.cells.iloc[0]
     assert len(board.cells) == 1 and cell["rank"] == 1 and bool(cell["best"]) and cell["n"] == 1
     assert board.overall["overall_rank"].tolist() == [1]

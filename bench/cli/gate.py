@@ -32,7 +32,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     from bench.gate.baseline import DEFAULT_ALPHA, DEFAULT_METRICS, DEFAULT_TIME_FACTOR, DEFAULT_TIMINGS
 
-    p = sub.add_parser("baseline", help="summarise a finished results folder into a baseline file for bench check")
+    p = sub.add_parser("baseline", help="condense a finished results folder into a baseline file for bench check")
     p.add_argument("--results", required=True, help="results folder (with records/)")
     p.add_argument("--out", required=True, help="baseline file to write, e.g. baselines/NAME.json")
     p.add_argument("--metrics", default=None, help=f"quality metrics to gate, comma-separated "

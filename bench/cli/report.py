@@ -29,9 +29,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.resamples < 1:
         raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
-    from bench.report.aggregate import build_board, load_results
+    from bench.report.aggregate import build_board, load_record_set
 
-    res = load_results(args.results)
+    res = load_record_set(args.results)
     board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples)
     title = f"DomainBench report: {Path(args.results).resolve().name}" + (f" · {args.task}" if args.task else "")
     if args.out is None:
@@ -81,10 +81,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise ConfigError(f"--alpha must be between 0 and 1 (got {args.alpha})")
     from bench.metrics import DIRECTION
-    from bench.report.aggregate import check_metric, load_results
+    from bench.report.aggregate import check_metric, load_record_set
     from bench.report.select import select_config
 
-    res = load_results(args.results)
+    res = load_record_set(args.results)
     metric = args.metric or res.main_metric()
     check_metric(res, metric)
     a = select_config(res, args.a, args.task)

@@ -119,13 +119,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"cell failed: {type(err).__name__}: {err} (record: {path})", file=sys.stderr)
         return 1
     path = write_record(out, rec)
-    print_summary(rec, path)
+    print_result(rec, path)
     if args.save_model:
         print(f"fine-tuned model saved to {args.save_model} (load with from_pretrained)")
     return 0
 
 
-def print_summary(rec: dict, path: Path | None = None) -> None:
+def print_result(rec: dict, path: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 

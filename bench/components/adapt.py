@@ -2,7 +2,7 @@
 
 - ``none`` fine-tune the pretrained encoder as it is;
 - ``tapt`` task-adaptive: MLM on the cell's own training texts (labels unused);
-- ``dapt`` domain-adaptive: MLM on a named corpus (:mod:`bench.corpora`). Texts that appear in the
+- ``dapt`` domain-adaptive: MLM on a named corpus (:mod:`bench.data.corpora`). Texts that appear in the
   cell's validation or test split are removed from the corpus first, so no evaluation text is
   ever trained on.
 

@@ -1,9 +1,9 @@
 """Fine-tuning methods: which parameters of the pretrained model train.
 
-- ``full``  every parameter trains (the Trainer path in :mod:`bench.train`);
+- ``full``  every parameter trains (the Trainer path in :mod:`bench.fit.transformer`);
 - ``lora``  low-rank adapters through peft; the base weights stay frozen;
 - ``probe`` a frozen encoder: pooled features computed once and cached on disk, then a linear
-  (multinomial logistic) head per cell (:mod:`bench.probe`).
+  (multinomial logistic) head per cell (:mod:`bench.fit.probe`).
 """
 
 from __future__ import annotations

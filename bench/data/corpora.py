@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bench.errors import ConfigError, DataError
 from bench.registry import suggest
+from bench.spec.yaml import load_yaml_model
 
 
 class _Strict(BaseModel):
@@ -56,14 +56,7 @@ def all_corpora() -> dict[str, Path]:
 
 
 def load_corpus_file(path: Path) -> CorpusSpec:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return CorpusSpec(**(raw or {}), path=str(path))
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read corpus file: {err}") from None
-    except (ValidationError, TypeError) as err:
-        first = err.errors()[0] if isinstance(err, ValidationError) else {"loc": (), "msg": str(err)}
-        raise ConfigError(f"{path}: field {'.'.join(map(str, first['loc'])) or '<root>'}: {first['msg']}") from None
+    return load_yaml_model(path, "corpus", CorpusSpec)
 
 
 def corpus_texts(ref: str) -> tuple[list[str], str]:

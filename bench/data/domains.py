@@ -61,7 +61,7 @@ def _resolve(names: tuple[str, ...], split: Split, task: str, which: str, split_
 
 def apply_domains(data: TaskData, train_domains: tuple[str, ...] | None,
                   eval_domains: tuple[str, ...] | None) -> tuple[TaskData, dict | None]:
-    """Filter the splits to the cell's domains; returns the data and the plan for the record."""
+    """Filter the splits to the cell's domains; returns the data and the selection for the record."""
     if train_domains is None and eval_domains is None:
         return data, None
     task = data.spec.name
@@ -82,26 +82,26 @@ def apply_domains(data: TaskData, train_domains: tuple[str, ...] | None,
     shared = set(splits["train"].ids) & set(splits["test"].ids)
     if shared:  # splits are disjoint by construction; this guards future changes
         raise DataError(f"task {task!r}: {len(shared)} rows in both the training and the evaluation set")
-    plan = {"column": data.spec.domain_column, "train": sources, "eval": targets,
+    selection = {"column": data.spec.domain_column, "train": sources, "eval": targets,
             "train_rows": len(splits["train"]), "validation_rows": len(splits["validation"])}
-    return replace(data, splits=splits), plan
+    return replace(data, splits=splits), selection
 
 
-def domain_metrics(test: Split, proba: np.ndarray, label_names: list[str], main: str, plan: dict) -> dict:
+def domain_metrics(test: Split, proba: np.ndarray, label_names: list[str], main: str, selection: dict) -> dict:
     """Per-target-domain metrics, plus pooled in-domain and out-of-domain metrics."""
     from bench.metrics import classification_metrics
 
     doms = np.asarray(_domains_of(test, "", "evaluation"))
-    src = set(plan["train"])
+    src = set(selection["train"])
 
     def score(mask: np.ndarray) -> dict:
         m = classification_metrics(test.labels[mask], proba[mask], label_names)
         return {"n": int(mask.sum()), **{k: float(m[k]) for k in dict.fromkeys(("accuracy", "macro_f1", main))}}
 
-    per = {d: {**score(doms == d), "in_domain": d in src} for d in plan["eval"]}
+    per = {d: {**score(doms == d), "in_domain": d in src} for d in selection["eval"]}
     in_mask = np.isin(doms, list(src))
     pooled = {"in_domain": score(in_mask) if in_mask.any() else None,
               "out_of_domain": score(~in_mask) if (~in_mask).any() else None}
-    return {**plan, "per_domain": per, **pooled}
+    return {**selection, "per_domain": per, **pooled}
 
 

@@ -72,7 +72,7 @@ def task_identity(name: str) -> dict[str, str]:
         st = path.stat()
         key: tuple = (str(path.resolve()), st.st_mtime_ns, st.st_size)
     else:
-        key = (name,)  # registered tasks: bench.tasks caches the registry per process
+        key = (name,)  # registered tasks: bench.spec.task caches the registry per process
     hit = _SPECS.get(key)
     if hit is None:
         spec = get_task(name)

@@ -48,7 +48,7 @@ class FitResult:
     val_logits: np.ndarray  # per validation document, members combined
     test_logits: np.ndarray
     timing: dict[str, Any]  # -> record "timing" (the worker adds wall time and memory)
-    resampling: dict[str, Any]  # the first member's Resampling.summary() -> record "imbalance"
+    resampling: dict[str, Any]  # the first member's Resampling.record_section() -> record "imbalance"
     context: dict[str, Any]  # window statistics per split -> record "context"
     cost: dict[str, Any]  # device, parameter counts, FLOPs, fitter extras -> record "cost"
     precision: str  # the precision actually used: "fp32" or "bf16"
@@ -87,7 +87,7 @@ def fit_members(job: FitJob, fit_one: FitOne) -> Members:
         vdoc, tdoc, extra = fit_one(m, seed, resampling)
         out.val_logits.append(vdoc)
         out.test_logits.append(tdoc)
-        out.records.append({"member": m, "seed": seed, "plan": resampling.summary(), **extra,
+        out.records.append({"member": m, "seed": seed, "plan": resampling.record_section(), **extra,
                             "test_metrics": classification_metrics(test.labels, softmax(tdoc), data.label_names)})
     return out
 

@@ -55,7 +55,7 @@ class Device:
 
 def pick_device(prefer: str | None = None, precision: str = "auto") -> Device:
     """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and on
-    CPUs with native bf16 (``BENCH_BF16=0|1`` overrides auto; see bench.speed.resolve_precision)."""
+    CPUs with native bf16 (``BENCH_BF16=0|1`` overrides auto; see resolve_precision below)."""
     import torch
 
     pass

@@ -1,17 +1,23 @@
-"""Speed options and the measurements behind them.
+"""Runtime options, and every environment-variable switch bench reads (this is the list).
 
 Options that change the numbers a cell produces live in the cell (``TrainParams.precision``,
-``TrainParams.group_by_length``); options that leave predictions unchanged within float noise
-are runtime settings read from the environment (so matrix workers inherit them) and stay out
-of the cell id:
+``TrainParams.group_by_length``) and so in its id. Options that leave predictions unchanged
+within float noise are runtime settings read from the environment, because a CLI flag cannot
+reach a matrix worker (a spawned process, a Ray task) except through the environment it
+inherits; ``bench run --attn/--compile`` set them for the workers. They stay out of the cell id.
 
-- ``BENCH_ATTN=auto|sdpa|eager`` -- attention kernel (auto = the library's default, SDPA where
-  the architecture supports it);
-- ``BENCH_COMPILE=1`` -- ``torch.compile`` the model inside the Trainer (pays on long runs only);
-- ``BENCH_WEIGHT_CACHE=0`` -- load pretrained weights from disk for every cell instead of once per
-  worker.
-
-Also here: CPU bf16 detection, a matmul peak measured on the spot, and model-FLOPs counting.
+- ``BENCH_ATTN=auto|sdpa|eager`` -- attention kernel (``--attn``; auto = the library's default);
+- ``BENCH_COMPILE=1`` -- ``torch.compile`` the model inside the Trainer (``--compile``);
+- ``BENCH_WEIGHT_CACHE=0`` -- load pretrained weights from disk for every cell instead of once
+  per worker (a debugging switch: same model either way);
+- ``BENCH_DEVICE=cpu|cuda`` -- the device a worker trains on (bench.fit.device.pick_device;
+  tests and CI force ``cpu``);
+- ``BENCH_BF16=0|1`` -- what precision ``auto`` resolves to, on any device (resolve_precision);
+- ``BENCH_CACHE`` -- the cache root (bench.store.cache_root; default ``~/.cache/domainbench``);
+- ``BENCH_TASKS_DIR`` / ``BENCH_CORPORA_DIR`` -- where task / corpus YAML files are found
+  (bench.spec.task.repo_dir; default the repository's ``tasks/`` and ``corpora/``);
+- ``BENCH_LOCK_STALE_S`` -- seconds after which a cell lock without heartbeat is stale
+  (bench.run.lock; default 180; shared by every runner on a results folder).
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def cache_name(cache: FeatureCache) -> str:
 
 
 def train_head(x: np.ndarray, y: np.ndarray, num_labels: int, method: Probe, strategy: ImbalanceStrategy,
-               plan, seed: int):
+               resampling, seed: int):
     """A standardised linear head, full-batch AdamW for ``method.steps`` steps with the strategy's loss."""
     import torch
 
@@ -157,7 +157,7 @@ def train_head(x: np.ndarray, y: np.ndarray, num_labels: int, method: Probe, str
     try:
         for _ in range(method.steps):
             opt.zero_grad()
-            loss = strategy.loss(head(xt), yt, plan)
+            loss = strategy.loss(head(xt), yt, resampling)
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))

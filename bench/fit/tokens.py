@@ -19,7 +19,7 @@ def tokenizer_for(mspec):
 
 
 def tokenize_cached(tokenizer, ident: str, texts: list[str]) -> list[list[int]]:
-    """Whole-text token ids (bench.train.tokenize), cached on disk by tokenizer + texts."""
+    """Whole-text token ids (bench.fit.tokens.tokenize), cached on disk by tokenizer + texts."""
     pass
 
     key = sha_parts(ident, type(tokenizer).__name__, str(len(tokenizer)), "\x1f".join(texts))[:40]

@@ -64,11 +64,11 @@ def trainer_class():
     from transformers import Trainer
 
     class BenchTrainer(Trainer):
-        def __init__(self, *args, strategy: ImbalanceStrategy, plan: Resampling, group_by_length: bool = False,
+        def __init__(self, *args, strategy: ImbalanceStrategy, resampling: Resampling, group_by_length: bool = False,
                      **kwargs):
             super().__init__(*args, **kwargs)
             self.strategy = strategy
-            self.plan = plan
+            self.resampling = resampling
             self.group_by_length = group_by_length
             self.tokens_real = self.tokens_total = self.samples_seen = 0
             self.eval_seconds = 0.0  # validation inside train(): not training steps
@@ -81,7 +81,7 @@ def trainer_class():
                 self.samples_seen += int(mask.shape[0])
             labels = inputs.pop("labels")
             outputs = model(**inputs)
-            loss = self.strategy.loss(outputs.logits, labels, self.plan)
+            loss = self.strategy.loss(outputs.logits, labels, self.resampling)
             return (loss, outputs) if return_outputs else loss
 
         def _get_train_sampler(self, train_dataset=None):
@@ -101,10 +101,10 @@ def trainer_class():
                 self.eval_seconds += time.perf_counter() - t0
 
         def get_train_dataloader(self):
-            if hasattr(self.train_dataset, "dataloader"):  # a planned stream (bench.context.stream)
+            if hasattr(self.train_dataset, "dataloader"):  # a planned stream (bench.components.context.stream)
                 return self.accelerator.prepare(self.train_dataset.dataloader(self.data_collator))
             ds = self.train_dataset
-            window_weights = self.plan.window_weights(ds.windows.doc_index)
+            window_weights = self.resampling.window_weights(ds.windows.doc_index)
             if window_weights is None:
                 return super().get_train_dataloader()
             import torch

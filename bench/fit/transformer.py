@@ -146,7 +146,7 @@ def _cost(model, device: Device, opts: RuntimeOptions, timing: dict, test_w: Win
     }
 
 
-def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, plan, train_w: Windows, train_labels,
+def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resampling, train_w: Windows, train_labels,
            val_w: Windows, val: Split, data: TaskData, seed: int, stream=None):
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
 
@@ -161,7 +161,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, plan,
     train_set, extra_args, extra_callbacks = WindowDataset(train_w, train_labels), {}, []
     if stream is not None:  # training windows change during training: a planned run
         train_set, extra_args, extra_callbacks = stream.trainer_setup(
-            train_labels, tp.batch_size, tp.epochs, tp.grad_accum, plan.draw_probabilities())
+            train_labels, tp.batch_size, tp.epochs, tp.grad_accum, resampling.draw_probabilities())
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:
         args = TrainingArguments(**{**dict(
             output_dir=tmp, num_train_epochs=tp.epochs, learning_rate=tp.learning_rate,
@@ -181,7 +181,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, plan,
         trainer = trainer_class()(
             model=model, args=args, train_dataset=train_set,
             eval_dataset=WindowDataset(val_w, val.labels), data_collator=collator,
-            compute_metrics=compute_metrics, callbacks=callbacks, strategy=strategy, plan=plan,
+            compute_metrics=compute_metrics, callbacks=callbacks, strategy=strategy, resampling=resampling,
             group_by_length=tp.group_by_length,
         )
         from transformers.trainer_callback import PrinterCallback

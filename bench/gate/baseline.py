@@ -1,7 +1,7 @@
 """Baselines for ``bench check``: per configuration, what a reference run measured.
 
 A baseline file is versioned JSON (its own ``schema_version``, independent of the record
-schema). Per configuration (a cell minus its seed, keyed by ``bench.results.config_id``):
+schema). Per configuration (a cell minus its seed, keyed by ``bench.record.frame.config_id``):
 metric and timing summaries (mean, std, median, n, per-seed values), the task, its version and
 data fingerprint, and the per-document test predictions of every seed (for the paired bootstrap
 when seeds are few). At file level: the run's manifest, the calibration workload's time on the
@@ -45,18 +45,18 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def summary(values: list[float]) -> dict[str, Any]:
+def value_stats(values: list[float]) -> dict[str, Any]:
     vals = [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     n, mean, std = mean_std(vals)
     return {"mean": mean, "std": std, "median": statistics.median(vals) if vals else None, "n": n, "values": vals}
 
 
-def read_results(results_dir: str | Path) -> list[dict]:
+def read_records(results_dir: str | Path) -> list[dict]:
     """Every record of a results folder (read once: the frame and the predictions come from it)."""
     return list(iter_records(results_dir))
 
 
-def summarize(records: list[dict], metrics: list[str], timings: list[str]) -> dict[str, dict]:
+def config_stats(records: list[dict], metrics: list[str], timings: list[str]) -> dict[str, dict]:
     """Records -> {config_id: configuration summary}. Failed records are listed, not summarised."""
     from bench.record.frame import frame_of
 
@@ -73,8 +73,8 @@ def summarize(records: list[dict], metrics: list[str], timings: list[str]) -> di
             "cell": {k: v for k, v in first["cell"].items() if k != "seed"},
             "seeds": [int(s) for s in ok["seed"]],
             "failed_seeds": [int(s) for s in group[group["status"] != "ok"]["seed"]],
-            "metrics": {m: summary(list(ok[f"metrics.{m}"])) for m in metrics if f"metrics.{m}" in ok},
-            "timing": {t: summary(list(ok[f"timing.{t}"])) for t in timings if f"timing.{t}" in ok},
+            "metrics": {m: value_stats(list(ok[f"metrics.{m}"])) for m in metrics if f"metrics.{m}" in ok},
+            "timing": {t: value_stats(list(ok[f"timing.{t}"])) for t in timings if f"timing.{t}" in ok},
         }
         entry["predictions"] = _predictions([by_id[c] for c in ok["cell_id"]])
         out[str(cid)] = entry
@@ -109,8 +109,8 @@ def build_baseline(results_dir: str | Path, metrics: list[str] | None = None, ti
     metrics = list(metrics or DEFAULT_METRICS)
     timings = list(DEFAULT_TIMINGS if timings is None else timings)
     _known(metrics + timings, "bench baseline")
-    records = read_results(results_dir)
-    configs = summarize(records, metrics, timings)
+    records = read_records(results_dir)
+    configs = config_stats(records, metrics, timings)
     failed = [f"{c['label']} seed {s}" for c in configs.values() for s in c["failed_seeds"]]
     if failed:
         raise BenchError(f"{results_dir}: {len(failed)} failed cell(s) ({'; '.join(failed[:3])}); "

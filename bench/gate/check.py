@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.gate.baseline import as_records, read_baseline, read_results, summarize, tolerance
+from bench.gate.baseline import as_records, config_stats, read_baseline, read_records, tolerance
 from bench.metrics import DIRECTION
 
 WORKLOAD = "torch MLP 256-256-256-8, batch 32, fwd+bwd+AdamW x10 steps, fp32, median of 5"
@@ -195,8 +195,8 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
         raise BenchError(f"--alpha must be in (0, 1), got {alpha}")
     factor = float(time_factor if time_factor is not None else base.get("time_factor", 1.5))
     alpha = float(alpha if alpha is not None else base.get("alpha", 0.05))
-    records = read_results(results_dir)
-    now = summarize(records, base["metrics"], base["timings"])
+    records = read_records(results_dir)
+    now = config_stats(records, base["metrics"], base["timings"])
     _comparable(base, now, str(baseline_path))
     cal_b = (base.get("calibration") or {}).get("seconds")
     cal_n = None

@@ -128,7 +128,7 @@ def benchmark(cfg: PerfConfig, progress=print) -> dict:
                 runs.setdefault(key, []).append(m)
                 progress(f"[{r + 1}/{cfg.repeats}] {key:<24} wall {m.wall_seconds:6.1f}s  train {m.train_seconds:6.1f}s"
                          f"  macro-F1 {m.macro_f1:.3f}  load {m.load:.2f}")
-    return summarise(cfg, runs, peaks, flops)
+    return perf_report(cfg, runs, peaks, flops)
 
 
 def ablation(cell: Cell, name: str) -> list[tuple[str, Cell, dict]]:
@@ -154,7 +154,7 @@ def ablation(cell: Cell, name: str) -> list[tuple[str, Cell, dict]]:
     raise ConfigError(f"unknown ablation {name!r}: expected some of {', '.join(ABLATIONS)}")
 
 
-def summarise(cfg: PerfConfig, runs: dict[str, list[Measure]], peaks: dict, flops: float) -> dict:
+def perf_report(cfg: PerfConfig, runs: dict[str, list[Measure]], peaks: dict, flops: float) -> dict:
     rows = {}
     for key, ms in runs.items():
         med = {f: statistics.median(getattr(m, f) for m in ms) for f in ("wall_seconds", "train_seconds", "test_seconds")}

@@ -1,6 +1,6 @@
 """Records -> a leaderboard: seed statistics per configuration, ranks with ties, missing cells.
 
-A *configuration* is a cell minus its seed (``bench.results.config_id``). Every number shown for a
+A *configuration* is a cell minus its seed (``bench.record.frame.config_id``). Every number shown for a
 configuration is an aggregate over its seeds: mean, sample std, number of seeds and a 95%
 Student-t confidence interval of the mean. Nothing is averaged across configurations: a table
 layout (``rows`` x ``cols``) that would put two configurations into one cell is refused.
@@ -29,7 +29,7 @@ TIMING = {  # record timing key -> column title
 
 
 @dataclass
-class Results:
+class RecordSet:
     """Every record of a results folder: ``frame`` (a row per record, failed ones too) and the
     full ok records by cell id (predictions, per-class scores, ROC points, manifest)."""
 
@@ -54,7 +54,7 @@ class Results:
         return max(set(names), key=names.count) if names else "macro_f1"
 
 
-def load_results(folder: str | Path) -> Results:
+def load_record_set(folder: str | Path) -> RecordSet:
     """Read every record under ``folder/records``; refuse empty folders and unreadable schemas."""
     folder = Path(folder)
     recs = list(iter_records(folder, "records to report"))
@@ -64,7 +64,7 @@ def load_results(folder: str | Path) -> Results:
     frame.loc[m, "config"] = frame.loc[m, "config"] + " [random-init]"
     _disambiguate_labels(frame)
     _check_task_versions(frame)
-    return Results(folder, frame, {r["cell_id"]: r for r in recs if r.get("status") == "ok"})
+    return RecordSet(folder, frame, {r["cell_id"]: r for r in recs if r.get("status") == "ok"})
 
 
 def _disambiguate_labels(frame: pd.DataFrame) -> None:
@@ -140,14 +140,14 @@ def check_columns(names: list[str], flag: str) -> None:
             raise ConfigError(f"{flag}: unknown grouping column {n!r}{suggest(n, GROUP_COLUMNS)}")
 
 
-def check_metric(res: Results, metric: str) -> int:
+def check_metric(res: RecordSet, metric: str) -> int:
     avail = res.metrics()
     if metric not in avail:
         raise ConfigError(f"--metric: unknown metric {metric!r}{suggest(metric, avail)}")
     return DIRECTION.get(metric, 1)
 
 
-def build_board(res: Results, metric: str | None = None, rows: list[str] | None = None,
+def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | None = None,
                 cols: list[str] | None = None, task: str | None = None, resamples: int = 1000,
                 alpha: float = 0.05, seed: int = 0) -> Board:
     metric = metric or res.main_metric()
@@ -205,7 +205,7 @@ def _board_rows(frame: pd.DataFrame, configs: pd.Series, rows: list[str], cols: 
     return cells
 
 
-def _rank_and_test(res: Results, cells: pd.DataFrame, cols: list[str], col_keys: list, metric: str, direction: int,
+def _rank_and_test(res: RecordSet, cells: pd.DataFrame, cols: list[str], col_keys: list, metric: str, direction: int,
                    resamples: int, seed: int, alpha: float) -> list[str]:
     """Rank each column's configurations and test each against the best (paired bootstrap)."""
     from bench.report.stats import paired_bootstrap

@@ -1,7 +1,7 @@
 """The imbalance results table: one row per (model, method, strategy with params), mean ± std over
 seeds of macro-F1, minority-class recall, balanced accuracy and training seconds.
 
-    python -m bench.imbalance.table RESULTS_DIR [--task drugs-sentiment]
+    python -m bench.report.imbalance_table RESULTS_DIR [--task drugs-sentiment]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def to_markdown(table) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.imbalance.table", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.report.imbalance_table", description=__doc__.splitlines()[0])
     ap.add_argument("results_dir")
     ap.add_argument("--task", default=None)
     args = ap.parse_args(argv)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.metrics import DIRECTION
-from bench.report.aggregate import Results, pareto_mask
+from bench.report.aggregate import RecordSet, pareto_mask
 
 GRID = np.linspace(0, 1, 201)
 
@@ -139,7 +139,7 @@ def confusion(recs: list[dict], title: str, path: Path) -> None:
     _save(fig, path)
 
 
-def make_plots(res: Results, metric: str, out: Path, tasks: list[str] | None = None, per_config: bool = True) -> dict:
+def make_plots(res: RecordSet, metric: str, out: Path, tasks: list[str] | None = None, per_config: bool = True) -> dict:
     """Write the plots under ``out`` (a folder): per task, and per configuration if ``per_config``.
     Return their paths relative to ``out``'s parent."""
     out.mkdir(parents=True, exist_ok=True)

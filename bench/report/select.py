@@ -6,7 +6,7 @@ import pandas as pd
 
 from bench.errors import ConfigError
 from bench.registry import suggest
-from bench.report.aggregate import DIMS, GROUP_COLUMNS, Results
+from bench.report.aggregate import DIMS, GROUP_COLUMNS, RecordSet
 
 
 def parse_selector(text: str) -> dict[str, str]:
@@ -33,7 +33,7 @@ def _matches(frame: pd.DataFrame, sel: dict[str, str]) -> pd.Series:
     return m
 
 
-def select_config(res: Results, text: str, task: str | None = None, base: pd.Series | None = None) -> pd.Series:
+def select_config(res: RecordSet, text: str, task: str | None = None, base: pd.Series | None = None) -> pd.Series:
     """One configuration (a row of the frame). With ``base``, dimensions the selector does not
     name narrow to ``base``'s values when the selector alone matches several."""
     sel = parse_selector(text)

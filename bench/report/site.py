@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report.aggregate import TIMING, Board, Results
+from bench.report.aggregate import TIMING, Board, RecordSet
 from bench.report.tables import legend, pivot, table
 
 CSS = """
@@ -149,7 +149,7 @@ def index_html(board: Board, plots: dict, title: str) -> str:
     return _page(title, "\n".join(parts), JS)
 
 
-def config_html(res: Results, cid: str, plots: dict) -> str:
+def config_html(res: RecordSet, cid: str, plots: dict) -> str:
     recs = res.config_records(cid)
     rows = res.frame[res.frame["config_id"] == cid]
     label = rows["config"].iloc[0]
@@ -192,7 +192,7 @@ def config_html(res: Results, cid: str, plots: dict) -> str:
     return _page(f"{task} · {label}", "\n".join(parts))
 
 
-def write_site(res: Results, board: Board, out: Path, plots: dict, title: str) -> list[Path]:
+def write_site(res: RecordSet, board: Board, out: Path, plots: dict, title: str) -> list[Path]:
     """Write index.html and one page per configuration into ``out``; return the written paths."""
     (out / "configs").mkdir(parents=True, exist_ok=True)
     written = [out / "index.html"]

@@ -1,4 +1,4 @@
-"""``bench run --matrix FILE``: plan, dry-run cost estimate, run with an executor, summarise."""
+"""Dry-run cost estimate of a matrix plan: seconds per cell from FLOPs and the throughput records show."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Executors decide *where* a cell runs; the cell function (:func:`bench.runner.execute`) is the
+"""Executors decide *where* a cell runs; the cell function (:func:`bench.run.worker.execute`) is the
 same everywhere and writes its own record into the output folder.
 
 - ``sequential``: in this process, one cell after another.

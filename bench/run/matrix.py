@@ -1,8 +1,8 @@
-"""Run a matrix: plan (expand, validate, id, scan the output folder) -> execute -> summarise.
+"""Run a matrix: plan (expand, validate, id, scan the output folder) -> execute -> report the outcome.
 
 Resume: a cell whose ok record exists is skipped; failed ones rerun only with ``retry_failed``.
 Safety: every record is written atomically, and each cell runs under a per-cell lock
-(:mod:`bench.lock`) that is re-checked against the records folder once held, so a ``kill -9``
+(:mod:`bench.run.lock`) that is re-checked against the records folder once held, so a ``kill -9``
 at any moment or a second runner on the same folder never loses, duplicates or corrupts a
 record. A failing cell becomes a failed record (error + traceback tail) and the matrix goes on.
 """

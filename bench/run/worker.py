@@ -43,9 +43,9 @@ def cell_data(cell: Cell) -> TaskData:
     from bench.data.domains import apply_domains
     from bench.data.prepare import load_task_data
 
-    data, domain_plan = apply_domains(load_task_data(get_task(cell.task)), cell.train_domains, cell.eval_domains)
-    if domain_plan is not None:  # source/target domains first, then the limits within them
-        data = replace(data, stats={**data.stats, "domains": domain_plan})
+    data, domain_selection = apply_domains(load_task_data(get_task(cell.task)), cell.train_domains, cell.eval_domains)
+    if domain_selection is not None:  # source/target domains first, then the limits within them
+        data = replace(data, stats={**data.stats, "domains": domain_selection})
     splits = dict(data.splits)
     tp = cell.train
     for name, limit in (("train", tp.limit_train), ("validation", tp.limit_eval), ("test", tp.limit_eval)):

@@ -85,7 +85,7 @@ class ContextPolicy(Component):
         raise NotImplementedError  # abstract: every registered policy overrides it
 
     def train_stream(self, docs: list[list[int]], max_length: int, tokenizer, seed: int):
-        """A :class:`~bench.context.stream.TrainStream` when training windows change during
+        """A :class:`~bench.components.context.stream.TrainStream` when training windows change during
         training; ``None`` when one encoding serves every epoch."""
         return None
 

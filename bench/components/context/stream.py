@@ -1,14 +1,14 @@
 """Training windows that change during training, planned for the whole run up front.
 
-A :class:`TrainStream` turns (documents, epochs, batch size) into a *plan*: every training batch
+A :class:`TrainStream` turns (documents, epochs, batch size) into a *drawn*: every training batch
 of the run, each item a key ``(document, epoch, stage)``. The dataset materialises a key by
 slicing already-tokenised ids (a policy's windows for that epoch at that stage's length), so no
 text is ever re-tokenised. ``random_window`` draws a new window per epoch; ``length_schedule``
 uses growing lengths with adapted batch sizes, so epochs have different numbers of batches.
 
 The HF Trainer assumes a fixed number of steps per epoch, so a stream runs as one Trainer pass of
-``max_steps`` = the plan's optimizer steps; a callback marks the plan's epoch ends for
-evaluation, checkpointing, logging and early stopping, and keeps ``state.epoch`` in plan epochs.
+``max_steps`` = the drawn's optimizer steps; a callback marks the drawn's epoch ends for
+evaluation, checkpointing, logging and early stopping, and keeps ``state.epoch`` in drawn epochs.
 """
 
 from __future__ import annotations
@@ -84,40 +84,40 @@ class TrainStream:
         d, epoch, stage = key
         return self.windows(epoch, stage).input_ids[d]
 
-    def stats(self, plan: StreamBatches) -> dict:
-        """What the plan feeds the model: windows, truncated share, tokens (all epochs)."""
+    def stats(self, drawn: StreamBatches) -> dict:
+        """What the drawn feeds the model: windows, truncated share, tokens (all epochs)."""
         n_special = sum(map(len, special_affixes(self.tokenizer)))
-        sizes = np.array([len(self.window(k)) for b in plan.batches for k in b], dtype=np.int64)
-        doc_len = np.array([len(self.docs[k[0]]) for b in plan.batches for k in b], dtype=np.int64)
+        sizes = np.array([len(self.window(k)) for b in drawn.batches for k in b], dtype=np.int64)
+        doc_len = np.array([len(self.docs[k[0]]) for b in drawn.batches for k in b], dtype=np.int64)
         content = sizes - n_special
         return {
             "windows": int(len(sizes)),
-            "windows_per_doc": len(sizes) / max(len(self.docs) * plan.epochs, 1e-9),
+            "windows_per_doc": len(sizes) / max(len(self.docs) * drawn.epochs, 1e-9),
             "truncated_share": float((doc_len > content).mean()) if len(sizes) else 0.0,
             "content_tokens": int(content.sum()),
             "tokens": int(sizes.sum()),
-            "batches": len(plan.batches),
-            "lengths": plan.lengths,
-            "batch_sizes": plan.batch_sizes,
-            "stage_epochs": plan.stage_epochs,
+            "batches": len(drawn.batches),
+            "lengths": drawn.lengths,
+            "batch_sizes": drawn.batch_sizes,
+            "stage_epochs": drawn.stage_epochs,
         }
 
     def trainer_setup(self, labels: np.ndarray, batch_size: int, epochs: float, grad_accum: int,
                       p: np.ndarray | None = None) -> tuple[StreamDataset, dict, list]:
         """The training dataset, TrainingArguments overrides and callbacks that run the drawn batches."""
-        plan = self.draw(batch_size, epochs, p)
-        steps = math.ceil(len(plan.batches) / grad_accum)
+        drawn = self.draw(batch_size, epochs, p)
+        steps = math.ceil(len(drawn.batches) / grad_accum)
         overrides = {"max_steps": steps, "eval_strategy": "steps", "save_strategy": "steps",
                      "logging_strategy": "steps", "eval_steps": steps, "save_steps": steps, "logging_steps": steps}
-        ends = [math.ceil(e / grad_accum) for e in plan.epoch_ends]
-        return StreamDataset(self, labels, plan), overrides, [_epoch_clock(ends, epochs)]
+        ends = [math.ceil(e / grad_accum) for e in drawn.epoch_ends]
+        return StreamDataset(self, labels, drawn), overrides, [_epoch_clock(ends, epochs)]
 
 
 class StreamDataset:
-    """Map dataset over plan keys; its own dataloader replays the plan's batches."""
+    """Map dataset over drawn keys; its own dataloader replays the drawn's batches."""
 
-    def __init__(self, stream: TrainStream, labels: np.ndarray, plan: StreamBatches) -> None:
-        self.stream, self.labels, self.plan = stream, np.asarray(labels), plan
+    def __init__(self, stream: TrainStream, labels: np.ndarray, drawn: StreamBatches) -> None:
+        self.stream, self.labels, self.drawn = stream, np.asarray(labels), drawn
 
     def __len__(self) -> int:
         return len(self.stream.docs)
@@ -126,16 +126,16 @@ class StreamDataset:
         return {"input_ids": self.stream.window(key), "labels": int(self.labels[key[0]])}
 
     def stats(self) -> dict:
-        return self.stream.stats(self.plan)
+        return self.stream.stats(self.drawn)
 
     def dataloader(self, collate_fn):
         from torch.utils.data import DataLoader
 
-        return DataLoader(self, batch_sampler=self.plan.batches, collate_fn=collate_fn, num_workers=0)
+        return DataLoader(self, batch_sampler=self.drawn.batches, collate_fn=collate_fn, num_workers=0)
 
 
 def _epoch_clock(ends: list[int], epochs: float):
-    """A TrainerCallback: plan epoch ends trigger evaluate/save/log; ``state.epoch`` in plan epochs."""
+    """A TrainerCallback: drawn epoch ends trigger evaluate/save/log; ``state.epoch`` in drawn epochs."""
     from transformers import TrainerCallback
 
     class EpochClock(TrainerCallback):

@@ -1,7 +1,7 @@
-"""The imbalance-strategy contract, the training plan it returns, and the class-weight formulas.
+"""The imbalance-strategy contract, the training resampling it returns, and the class-weight formulas.
 
 Contract (imbalanced-learn's ``fit_resample`` / ``_fit_resample`` split): the public
-:meth:`ImbalanceStrategy.fit_resample` validates the labels and the plan and logs class counts;
+:meth:`ImbalanceStrategy.fit_resample` validates the labels and the resampling and logs class counts;
 subclasses implement the private ``_fit_resample`` hook. Strategies act on the training split only
 (indices, loss weights, sampler weights) or post hoc on logits; validation and test are never
 touched.
@@ -110,8 +110,8 @@ class Resampling:
             weights = np.asarray(self.sample_weights) * (1 if weights is None else weights)
         return weights
 
-    def summary(self) -> dict:
-        """What the record says about this resampling (``imbalance`` section, members' ``plan``)."""
+    def record_section(self) -> dict:
+        """What the record says about this resampling (``imbalance`` section, members' ``resampling``)."""
         return {
             "counts_before": self.counts_before,
             "counts_after": self.counts_after,
@@ -124,14 +124,14 @@ class Resampling:
 
 
 class ImbalanceStrategy(Component):
-    members: ClassVar[int] = 1  # > 1: an ensemble, one plan per member
+    members: ClassVar[int] = 1  # > 1: an ensemble, one resampling per member
     needs_two_classes: ClassVar[bool] = False
 
     def n_members(self) -> int:
         return self.members
 
     def fit_resample(self, labels: np.ndarray, num_classes: int, seed: int) -> Resampling:
-        """Validate, plan, check the plan and log class counts before -> after."""
+        """Validate, resampling, check the resampling and log class counts before -> after."""
         labels = np.asarray(labels)
         if labels.ndim != 1 or len(labels) == 0:
             raise DataError(f"imbalance strategy {self.name!r}: the training split is empty")
@@ -142,31 +142,31 @@ class ImbalanceStrategy(Component):
         if self.needs_two_classes and (counts > 0).sum() < 2:
             raise DataError(f"imbalance strategy {self.name!r} needs at least two classes in the training split "
                             f"(class counts: {counts.tolist()})")
-        plan = self._fit_resample(labels, counts, np.random.default_rng(seed))
-        plan.indices = np.asarray(plan.indices, dtype=np.int64)
-        _check_plan(self.name, plan, len(labels), num_classes)
-        plan.counts_before = counts.tolist()
-        after = np.bincount(labels[plan.indices], minlength=num_classes)
-        plan.counts_after = after.tolist()
-        if plan.sample_weights is None:
-            plan.expected_counts = after.astype(float).tolist()
+        resampling = self._fit_resample(labels, counts, np.random.default_rng(seed))
+        resampling.indices = np.asarray(resampling.indices, dtype=np.int64)
+        _check_resampling(self.name, resampling, len(labels), num_classes)
+        resampling.counts_before = counts.tolist()
+        after = np.bincount(labels[resampling.indices], minlength=num_classes)
+        resampling.counts_after = after.tolist()
+        if resampling.sample_weights is None:
+            resampling.expected_counts = after.astype(float).tolist()
         else:
-            mass = np.bincount(labels[plan.indices], weights=plan.sample_weights, minlength=num_classes)
-            plan.expected_counts = (mass / mass.sum() * len(plan.indices)).tolist()
-        log.info("imbalance %s: class counts %s -> %s", self.name, plan.counts_before, plan.counts_after)
-        return plan
+            mass = np.bincount(labels[resampling.indices], weights=resampling.sample_weights, minlength=num_classes)
+            resampling.expected_counts = (mass / mass.sum() * len(resampling.indices)).tolist()
+        log.info("imbalance %s: class counts %s -> %s", self.name, resampling.counts_before, resampling.counts_after)
+        return resampling
 
     def _fit_resample(self, labels: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> Resampling:
         return Resampling(indices=np.arange(len(labels)))
 
-    def loss(self, logits, labels, plan: Resampling):
+    def loss(self, logits, labels, resampling: Resampling):
         """Training loss; the default is (class-weighted) cross-entropy."""
         import torch
         import torch.nn.functional as F
 
         weight = None
-        if plan.class_weights is not None:
-            weight = torch.as_tensor(plan.class_weights, dtype=logits.dtype, device=logits.device)
+        if resampling.class_weights is not None:
+            weight = torch.as_tensor(resampling.class_weights, dtype=logits.dtype, device=logits.device)
         return F.cross_entropy(logits, labels, weight=weight)
 
     def combine(self, member_logits: list[np.ndarray]) -> np.ndarray:
@@ -185,18 +185,18 @@ class ImbalanceStrategy(Component):
         return test_logits, {}
 
 
-def _check_plan(name: str, plan: Resampling, n: int, k: int) -> None:
+def _check_resampling(name: str, resampling: Resampling, n: int, k: int) -> None:
     """A strategy's own bug, not the user's: plain assertions with a clear message."""
-    idx = plan.indices
+    idx = resampling.indices
     if idx.ndim != 1 or len(idx) == 0 or idx.min() < 0 or idx.max() >= n:
         raise AssertionError(f"imbalance strategy {name!r} planned invalid training indices")
-    if plan.class_weights is not None and np.shape(plan.class_weights) != (k,):
+    if resampling.class_weights is not None and np.shape(resampling.class_weights) != (k,):
         raise AssertionError(f"imbalance strategy {name!r}: class_weights must have {k} entries")
-    if plan.sample_weights is not None:
-        sw = np.asarray(plan.sample_weights, dtype=np.float64)
+    if resampling.sample_weights is not None:
+        sw = np.asarray(resampling.sample_weights, dtype=np.float64)
         if sw.shape != idx.shape or (sw < 0).any() or sw.sum() <= 0:
             raise AssertionError(f"imbalance strategy {name!r}: bad sample_weights")
-        plan.sample_weights = sw
+        resampling.sample_weights = sw
 
 
 def per_class_param(name: str, values, counts: np.ndarray, what: str) -> np.ndarray:

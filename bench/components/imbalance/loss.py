@@ -60,16 +60,16 @@ class Focal(ImbalanceStrategy):
             alpha = per_class_param(self.name, self.alpha, counts, "alpha")
         return Resampling(indices=np.arange(len(labels)), class_weights=alpha, info={"gamma": self.gamma})
 
-    def loss(self, logits, labels, plan: Resampling):
+    def loss(self, logits, labels, resampling: Resampling):
         """Mean focal loss; with alpha, normalised by the batch's alpha sum exactly like weighted
         cross-entropy, so gamma=0 reproduces (weighted) cross-entropy."""
         import torch
 
         logp = torch.log_softmax(logits.float(), dim=-1).gather(1, labels.view(-1, 1)).squeeze(1)
         loss = -((1 - logp.exp()) ** self.gamma) * logp
-        if plan.class_weights is None:
+        if resampling.class_weights is None:
             return loss.mean()
-        a = torch.as_tensor(plan.class_weights, dtype=loss.dtype, device=loss.device)[labels]
+        a = torch.as_tensor(resampling.class_weights, dtype=loss.dtype, device=loss.device)[labels]
         return (a * loss).sum() / a.sum()
 
 
