@@ -1,5 +1,7 @@
 """Packaged loaders, splitting, limits, long tails and bad data."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,16 @@ label_names: [a, b]
 """)
     with pytest.raises(DataError, match="cannot load hub dataset 'nobody/does-not-exist-here'"):
         load_task_data(load_task_file(path))
+
+
+def test_code_stamp_covers_every_data_module_and_fails_loudly_without_any(tmp_path):
+    from bench.data import fingerprint
+
+    here = Path(fingerprint.__file__).parent
+    assert fingerprint.code_stamp(here) == fingerprint._code_stamp()
+    (tmp_path / "prepare.py").write_text("x = 1\n")
+    one = fingerprint.code_stamp(tmp_path)
+    (tmp_path / "new_module.py").write_text("y = 2\n")
+    assert fingerprint.code_stamp(tmp_path) != one  # a new module in the package changes the stamp
+    with pytest.raises(RuntimeError, match="no data-preparation modules"):
+        fingerprint.code_stamp(tmp_path / "empty")

@@ -21,13 +21,16 @@ from bench.store import cache_dir, write_atomic
 
 @lru_cache(maxsize=1)
 def _code_stamp() -> str:
-    """Every module of ``bench/data/`` (sorted): a change to the code that turns raw rows into
-    splits changes every fingerprint. Raises if it finds none (a moved package must not
-    silently drop out of the stamp)."""
-    here = Path(__file__).resolve().parent
-    files = sorted(here.glob("*.py"))
+    return code_stamp(Path(__file__).resolve().parent)
+
+
+def code_stamp(folder: Path) -> str:
+    """Every module of the data-preparation package (``bench/data/*.py``, sorted): a change to the
+    code that turns raw rows into splits changes every fingerprint. Raises if it finds none (a
+    moved package must not silently drop out of the stamp)."""
+    files = sorted(Path(folder).glob("*.py"))
     if not files:
-        raise RuntimeError(f"data fingerprint: no data-preparation modules found in {here}")
+        raise RuntimeError(f"data fingerprint: no data-preparation modules found in {folder}")
     return sha_parts(*(f"{f.name}\n".encode() + f.read_bytes() for f in files))
 
 
