@@ -101,7 +101,7 @@ def trainer_class():
                 self.eval_seconds += time.perf_counter() - t0
 
         def get_train_dataloader(self):
-            if hasattr(self.train_dataset, "dataloader"):  # a planned stream (bench.components.context.stream)
+            if hasattr(self.train_dataset, "dataloader"):  # batches drawn up front (bench.components.context.stream)
                 return self.accelerator.prepare(self.train_dataset.dataloader(self.data_collator))
             ds = self.train_dataset
             window_weights = self.resampling.window_weights(ds.windows.doc_index)

@@ -159,7 +159,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
         return {main: classification_metrics(val.labels, softmax(doc), data.label_names)[main]}
 
     train_set, extra_args, extra_callbacks = WindowDataset(train_w, train_labels), {}, []
-    if stream is not None:  # training windows change during training: a planned run
+    if stream is not None:  # training windows change during training: batches drawn up front
         train_set, extra_args, extra_callbacks = stream.trainer_setup(
             train_labels, tp.batch_size, tp.epochs, tp.grad_accum, resampling.draw_probabilities())
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:

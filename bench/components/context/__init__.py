@@ -8,7 +8,7 @@ hence the share of truncated documents) is exact. Documents that fit one window 
 unchanged under every policy.
 
 Policies that change their training windows during training (``random_window``,
-``length_schedule``) also give a :class:`bench.components.context.stream.TrainStream`, which plans the
+``length_schedule``) also give a :class:`bench.components.context.stream.TrainStream`, which draws the
 training batches for the whole run (see :mod:`bench.components.context.stream`).
 """
 

@@ -1,4 +1,4 @@
-"""Training windows that change during training, planned for the whole run up front.
+"""Training windows that change during training, drawn for the whole run up front.
 
 A :class:`TrainStream` turns (documents, epochs, batch size) into a *drawn*: every training batch
 of the run, each item a key ``(document, epoch, stage)``. The dataset materialises a key by
@@ -26,7 +26,7 @@ Key = tuple[int, int, int]  # (document, epoch, stage)
 @dataclass
 class StreamBatches:
     batches: list[list[Key]]
-    epoch_ends: list[int]  # number of batches planned by the end of each epoch
+    epoch_ends: list[int]  # number of batches drawn by the end of each epoch
     lengths: list[int]  # max_length per stage
     batch_sizes: list[int]  # batch size per stage
     epochs: float

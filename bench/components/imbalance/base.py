@@ -55,7 +55,7 @@ class Resampling:
 
     indices: np.ndarray  # rows of the training split to train on (may repeat)
     class_weights: np.ndarray | None = None  # loss weights per class (None = unweighted)
-    sample_weights: np.ndarray | None = None  # per planned row, for a weighted sampler (mean 1)
+    sample_weights: np.ndarray | None = None  # per resampled row, for a weighted sampler (mean 1)
     counts_before: list[int] = field(default_factory=list)
     counts_after: list[int] = field(default_factory=list)  # rows per class in ``indices``
     expected_counts: list[float] = field(default_factory=list)  # per epoch, sampler included
@@ -81,14 +81,14 @@ class Resampling:
     # -- what consumers ask of a resampling (the trainer, the probe, the classical fit, streams) --
 
     def draw_probabilities(self) -> np.ndarray | None:
-        """Probability of drawing each planned row in a weighted sampler (sums to 1); None = no sampler."""
+        """Probability of drawing each resampled row in a weighted sampler (sums to 1); None = no sampler."""
         if self.sample_weights is None:
             return None
         w = np.asarray(self.sample_weights, dtype=np.float64)
         return w / w.sum()
 
     def window_weights(self, doc_index: np.ndarray) -> np.ndarray | None:
-        """Sampler weight of each training window (the weight of the planned row it comes from)."""
+        """Sampler weight of each training window (the weight of the resampled row it comes from)."""
         if self.sample_weights is None:
             return None
         return np.asarray(self.sample_weights, dtype=np.float64)[doc_index]
@@ -103,7 +103,7 @@ class Resampling:
         return docs[np.random.default_rng(seed).choice(len(docs), size=len(docs), p=p)]
 
     def fit_weights(self, labels: np.ndarray) -> np.ndarray | None:
-        """Per planned row weights for estimators that take ``sample_weight``: the class loss weight
+        """Per resampled row weights for estimators that take ``sample_weight``: the class loss weight
         of its label times its sampler weight (a weighted sampler's expectation)."""
         weights = None if self.class_weights is None else np.asarray(self.class_weights)[labels]
         if self.sample_weights is not None:
