@@ -124,11 +124,23 @@ def test_bench_keeps_the_import_contract():
     assert not problems, "\n".join(problems)
 
 
-def test_light_stages_import_no_torch():
-    code = ("import sys, bench.spec, bench.data, bench.record, bench.report; "
-            "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; "
+def _imports_leave_out(modules: str, heavy: tuple[str, ...]) -> None:
+    code = (f"import sys, {modules}; "
+            f"heavy = [m for m in {heavy!r} if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+
+
+def test_light_stages_import_no_torch():
+    _imports_leave_out("bench.spec, bench.data, bench.record, bench.report", ("torch", "transformers"))
+
+
+def test_spec_imports_no_pandas_and_fitters_load_torch_only_when_they_run():
+    _imports_leave_out("bench.spec.matrix, bench.spec.task, bench.spec.cell", ("torch", "pandas", "numpy"))
+    _imports_leave_out("bench.components, bench.components.context, bench.components.imbalance, "
+                       "bench.components.methods, bench.components.adapt, bench.components.models, "
+                       "bench.fit.base, bench.fit.transformer, bench.fit.probe, bench.fit.classical",
+                       ("torch", "transformers", "peft", "sklearn"))
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
