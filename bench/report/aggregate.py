@@ -16,7 +16,7 @@ import pandas as pd
 
 from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import DIRECTION
-from bench.record.frame import frame_of
+from bench.record.frame import frame_of, mean_std
 from bench.record.io import iter_records
 from bench.registry import suggest
 
@@ -88,14 +88,11 @@ def seed_stats(values) -> dict[str, float]:
     """n, mean, sample std (ddof 1) and the 95% Student-t confidence interval of the mean."""
     from scipy.stats import t
 
-    v = np.asarray([x for x in values if x is not None and not np.isnan(x)], dtype=float)
-    n = len(v)
+    n, mean, std = mean_std(values)
     if n == 0:
         return {"n": 0, "mean": np.nan, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    mean = float(v.mean())
     if n == 1:
         return {"n": 1, "mean": mean, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    std = float(v.std(ddof=1))
     half = float(t.ppf(0.975, n - 1) * std / np.sqrt(n))
     return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
 
