@@ -48,6 +48,7 @@ def write_atomic(path: str | Path, data: bytes, *, best_effort: bool = False, du
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; give what the umask gives ordinary files
         os.replace(tmp, path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
@@ -55,6 +56,18 @@ def write_atomic(path: str | Path, data: bytes, *, best_effort: bool = False, du
             return None
         raise
     return path
+
+
+def _file_mode() -> int:
+    """``0o666 & ~umask``: the mode ``open()`` would give a new file. The umask is read from
+    /proc (Linux); elsewhere ``os.umask`` can only be read by setting it, so it is set straight back."""
+    try:
+        with open("/proc/self/status") as f:
+            mask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:
