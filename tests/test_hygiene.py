@@ -44,3 +44,35 @@ def test_record_and_baseline_modes_through_the_cli(tmp_path):
     (rec,) = list((out / "records").glob("*.json"))
     assert _mode(rec) == 0o644
     assert _mode(tmp_path / "b.json") == 0o644
+
+
+def _refused(capsys, argv):
+    from bench.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+@pytest.mark.parametrize("kind", ["missing-folder", "folder-without-config", "hub-id-offline"])
+def test_unloadable_model_is_one_line_exit_2_before_any_data(tmp_path, capsys, monkeypatch, kind):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "weights.bin").write_bytes(b"")
+    model = {"missing-folder": "hf:/nonexistent/model", "folder-without-config": f"hf:{empty}",
+             "hub-id-offline": "hf:no-such-org/no-such-model-15"}[kind]
+    import bench.data.prepare as prepare
+
+    def no_data(*a, **k):  # validation must refuse before any data loads
+        raise AssertionError("data loaded before the model was validated")
+
+    monkeypatch.setattr(prepare, "load_task_data", no_data)
+    out = tmp_path / "out"
+    code, err = _refused(capsys, ["run", "--task", "bbc-news", "--model", model, "--out", str(out)])
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error:") and model in err[0], err
+    expected = {"missing-folder": "no such folder", "folder-without-config": "no config.json",
+                "hub-id-offline": "HF_HUB_OFFLINE"}[kind]
+    assert expected in err[0]
+    assert not out.exists()

@@ -62,9 +62,8 @@ def validate_cell(cell: Cell) -> None:
     if mspec.kind == "hf":
         from bench.components.models import max_positions
         from bench.errors import ConfigError
-        from bench.fit.loading import model_config
 
-        limit = max_positions(model_config(mspec))
+        limit = max_positions(_loadable_config(mspec))
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
     build(IMBALANCE, cell.imbalance, cell.imbalance_params)
@@ -84,26 +83,99 @@ def validate_cell(cell: Cell) -> None:
         cell_data(cell)  # unknown domain names fail here, before anything is written
 
 
-def run_cell(planned: PlannedCell, save_model: str | None = None) -> RunRecord:
+def _loadable_config(mspec):
+    """The model's config, or one ConfigError line: a missing folder, a folder without
+    config.json, an id that is neither cached nor reachable (offline), a bad revision."""
+    from bench.errors import ConfigError
+    from bench.fit.loading import model_config
+
+    ref = mspec.source
+    if mspec.name.startswith("hf:") and (ref.startswith((".", "/", "~")) or os.path.exists(ref)):
+        folder = Path(ref).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"model {mspec.name!r}: no such folder {folder}")
+        if not (folder / "config.json").is_file():
+            raise ConfigError(f"model {mspec.name!r}: {folder} has no config.json (not a Hugging Face model folder)")
+    try:
+        return model_config(mspec)
+    except Exception as err:  # noqa: BLE001 - transformers raises OSError/ValueError/HTTP errors here
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        offline = " (HF_HUB_OFFLINE is set: only cached models load)" if _offline() else ""
+        raise ConfigError(f"cannot load model {mspec.name!r}{offline}: {msg}") from None
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def run_cell(planned: PlannedCell, save_model: str | None = None, share: str | Path | None = None) -> RunRecord:
     """Run one planned cell and return its record (status ok). Raises on failure.
 
     The path: validate -> data (bench.data) -> components (bench.components) -> adapt (TAPT/DAPT)
     -> fit (bench.fit, chosen by model kind and method) -> scores -> record (bench.record).
+    ``share``: the folder of shared trainings (bench.run.share): a cell whose training identity is
+    stored there reuses its logits instead of training. ``timing.phases`` says where the time went.
     """
-    from bench.fit.base import FitJob, fitter_for
-    from bench.fit.device import PeakRSS
+    from bench.run.share import shared_for
 
     cell = planned.cell
     started = dt.datetime.now(dt.timezone.utc)
-    t0 = time.perf_counter()
+    t0 = clock = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now - clock
+        clock = now
+
     validate_cell(cell)
     mspec = get_model(cell.model)
     strategy = build(IMBALANCE, cell.imbalance, cell.imbalance_params)
     policy = build(CONTEXT, cell.context, cell.context_params)
     method = build(METHODS, cell.method, cell.method_params)
-    fitter = fitter_for(mspec, method)
+    lap("validate")
     phase("data")
     data = cell_data(cell)
+    lap("data")
+    shared = shared_for(planned, strategy, share, save_model)
+    cached = shared.load() if shared is not None else None
+    trained_by = None
+    lap("shared_lookup")
+    if cached is None:
+        fit, adapt_record = _train(planned, data, mspec, strategy, policy, method, save_model, lap)
+        _split_fit_phase(phases, fit.timing.get("phases") or {})
+        if shared is not None:
+            shared.save(fit, adapt_record, planned.cell_id)
+            lap("shared_store")
+    else:
+        fit, adapt_record, trained_by = cached
+    phase("metrics")
+    scored = score(data, strategy, fit)
+    lap("metrics")
+    timing = timing_section({k: v for k, v in fit.timing.items() if k != "phases"}, len(data.splits["test"]),
+                            fit.timing.get("peak_memory_mb"), time.perf_counter() - t0)
+    timing["training_reused"] = cached is not None
+    timing["phases"] = phases
+    components = {"strategy": strategy, "policy": policy, "method": method, "adapt": adapt_record}
+    model = {**mspec.identity(), "label": mspec.label, "random_init": mspec.random_init}
+    rec = ok_record(planned.cell_id, cell, data, model, components, fit, scored, timing, started)
+    lap("record")
+    timing["wall_seconds"] = time.perf_counter() - t0
+    rec["training"] = {"training_id": shared.tid if shared is not None else None,
+                       "shared_with": trained_by if cached is not None else None,
+                       "sharing": "off" if shared is None else ("reused" if cached is not None else "trained")}
+    return rec
+
+
+def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method, save_model, lap):
+    """Adapt (TAPT/DAPT) if asked, then fit: (FitResult with the peak RSS in its timing, adaptation record)."""
+    from bench.fit.base import FitJob, fitter_for
+    from bench.fit.device import PeakRSS
+
+    cell = planned.cell
+    fitter = fitter_for(mspec, method)
     adapted = None
     phase("train")
     with PeakRSS() as mem:
@@ -111,15 +183,22 @@ def run_cell(planned: PlannedCell, save_model: str | None = None) -> RunRecord:
             from bench.fit.mlm import adapt_encoder
 
             adapted = adapt_encoder(cell, data, mspec, build(ADAPT, cell.adapt, cell.adapt_params))
+            lap("adapt")
         encoder = adapted.spec if adapted else mspec
         fit = fitter(FitJob(cell, data, encoder, strategy, policy, method, planned.precision, save_model))
-    phase("metrics")
-    scored = score(data, strategy, fit)
-    timing = timing_section(fit.timing, len(data.splits["test"]), mem.peak_mb, time.perf_counter() - t0)
-    components = {"strategy": strategy, "policy": policy, "method": method,
-                  "adapt": adapted.record if adapted else {"name": "none"}}
-    model = {**mspec.identity(), "label": mspec.label, "random_init": mspec.random_init}
-    return ok_record(planned.cell_id, cell, data, model, components, fit, scored, timing, started)
+        lap("fit")
+    fit.timing["peak_memory_mb"] = mem.peak_mb  # the training's peak (stored with a shared training)
+    return fit, (adapted.record if adapted else {"name": "none"})
+
+
+def _split_fit_phase(phases: dict[str, float], inner: dict[str, float]) -> None:
+    """Replace the fitter's total by the phases it reports (model load, tokenise, train, predict,
+    latency probe) plus ``fit_other`` for the rest of it."""
+    if not inner:
+        return
+    total = phases.pop("fit")
+    phases.update(inner)
+    phases["fit_other"] = max(0.0, total - sum(inner.values()))
 
 
 def score(data: TaskData, strategy, fit: FitResult) -> Scored:
@@ -164,7 +243,7 @@ def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str) ->
             _EMIT(cid, "start")
             listen(lambda p: _EMIT(cid, p))
         try:
-            rec = run_cell(planned)
+            rec = run_cell(planned, share=Path(out) / "shared")
         except Exception as err:  # noqa: BLE001 - a failing cell becomes a failed record
             rec = failed_record(planned.cell, cid, err)
             _free_memory()
