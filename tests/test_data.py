@@ -8,7 +8,7 @@ import pytest
 from bench.data.longtail import long_tail_counts
 from bench.data.prepare import load_task_data, stratified_subset
 from bench.data.sources import load_bbc_news, load_drugs_com
-from bench.errors import DataError
+from bench.errors import ConfigError, DataError
 from bench.spec.task import LongTail, get_task, load_task_file
 from tests.conftest import balanced_rows, write
 
@@ -150,7 +150,7 @@ description: d
 domain: x
 version: "1"
 license: CC0
-source: {{type: hub, dataset: {tmp_path / 'my_dataset'}, revision: main}}
+source: {{type: hub, dataset: {tmp_path / 'my_dataset'}, revision: '{'0' * 40}'}}
 text_column: sentence
 label_column: label
 label_names: [neg, pos]
@@ -172,7 +172,8 @@ text_column: text
 label_column: label
 label_names: [a, b]
 """)
-    with pytest.raises(DataError, match="cannot load hub dataset 'nobody/does-not-exist-here'"):
+    # offline (as in the tests): refused up front, one line naming the task and the switch
+    with pytest.raises(ConfigError, match="task 'hubmissing' loads nobody/does-not-exist-here.*HF_HUB_OFFLINE"):
         load_task_data(load_task_file(path))
 
 

@@ -8,6 +8,7 @@ columns hold the text and the label, and how to split when the source has no rea
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,6 +20,7 @@ from bench.registry import suggest
 from bench.spec.yaml import load_yaml_model
 
 SPLITS = ("train", "validation", "test")
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class _Strict(BaseModel):
@@ -40,10 +42,16 @@ class FilesSource(_Strict):
 
 
 class HubSource(_Strict):
+    """A Hugging Face Hub dataset at a commit (docs/HUB.md). ``config`` is a builder config the
+    repo's README declares; a parquet-export branch (refs/convert/parquet) declares none, so its
+    files are named with ``data_files`` (split -> path(s) in the repo) or ``data_dir`` instead."""
+
     type: Literal["hub"]
-    dataset: str
+    dataset: str = Field(min_length=1)  # org/name (or a local folder holding a copy of the repo)
     config: str | None = None
-    revision: str = Field(min_length=1)  # pinned: a commit sha or an immutable ref
+    revision: str  # a 40-hex commit sha (checked with the task's name in TaskSpec)
+    data_dir: str | None = None
+    data_files: dict[str, str | list[str]] | None = None
     splits: dict[str, str] = Field(default_factory=dict)  # our split name -> the hub's
 
 
@@ -92,6 +100,9 @@ class TaskSpec(_Strict):
             raise ValueError("label_names has duplicates")
         if self.label_names is not None and len(self.label_names) < 2:
             raise ValueError("label_names needs at least two labels")
+        if isinstance(self.source, HubSource) and not _SHA.fullmatch(self.source.revision):
+            raise ValueError(f"task {self.name!r}: hub revision {self.source.revision!r} is not a commit: pin the "
+                             "40-hex commit sha (branches such as main or refs/convert/parquet move)")
         return self
 
     @property
