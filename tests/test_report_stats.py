@@ -202,4 +202,4 @@ def test_single_record_board(tmp_path):
     board = build_board(load_record_set(write(tmp_path, [synth_record(metrics={"macro_f1": 0.4})])), "macro_f1")
     cell = board.cells.iloc[0]
     assert len(board.cells) == 1 and cell["rank"] == 1 and bool(cell["best"]) and cell["n"] == 1
-    assert board.overall["overall_rank"].tolist() == [1]
+    assert np.isnan(board.overall["overall_rank"].iloc[0])  # one task: no overall rank (issue 13)

@@ -1,24 +1,26 @@
 """Records -> a leaderboard: seed statistics per configuration, ranks with ties, missing cells.
 
 A *configuration* is a cell minus its seed (``bench.record.frame.config_id``). Every number shown for a
-configuration is an aggregate over its seeds: mean, sample std, number of seeds and a 95%
-Student-t confidence interval of the mean. Nothing is averaged across configurations: a table
-layout (``rows`` x ``cols``) that would put two configurations into one cell is refused.
+configuration is an aggregate over its seeds: mean, sample std, number of seeds (fewer than 3
+marked) and a 95% interval of the mean that stays inside the metric's range (``_trust``). Nothing is
+averaged across configurations: a table layout (``rows`` x ``cols``) that would put two
+configurations into one cell is refused. Degenerate results (``quality.degenerate``) rank after every
+other one and are never best; the cross-column aggregate is ``bench.report.winrate``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchError, ConfigError, SchemaError
+from bench.errors import BenchError, ConfigError
 from bench.metrics import DIRECTION
-from bench.record.frame import frame_of, mean_std
-from bench.record.io import iter_records
+from bench.record.frame import mean_std
 from bench.registry import suggest
+from bench.report import winrate
+from bench.report.records import RecordSet, load_record_set  # noqa: F401 - re-exported
 
 DIMS = ("task", "model", "method", "imbalance", "context", "adapt", "max_length")
 GROUP_COLUMNS = (*DIMS, "config")
@@ -26,62 +28,6 @@ TIMING = {  # record timing key -> column title
     "train_seconds": "train s", "train_samples_per_s": "train samples/s",
     "latency_p50_ms": "latency p50 ms", "peak_memory_mb": "peak MB",
 }
-
-
-@dataclass
-class RecordSet:
-    """Every record of a results folder: ``frame`` (a row per record, failed ones too) and the
-    full ok records by cell id (predictions, per-class scores, ROC points, manifest)."""
-
-    folder: Path
-    frame: pd.DataFrame
-    records: dict[str, dict]
-
-    @property
-    def ok(self) -> pd.DataFrame:
-        return self.frame[self.frame["status"] == "ok"]
-
-    def config_records(self, cid: str) -> list[dict]:
-        ids = self.ok.loc[self.ok["config_id"] == cid, "cell_id"]
-        return sorted((self.records[i] for i in ids), key=lambda r: r["cell"]["seed"])
-
-    def metrics(self) -> list[str]:
-        return sorted(c[len("metrics."):] for c in self.ok.columns
-                      if c.startswith("metrics.") and self.ok[c].notna().any())
-
-    def main_metric(self) -> str:
-        names = [n for r in self.records.values() if (n := (r.get("task") or {}).get("main_score"))]
-        return max(set(names), key=names.count) if names else "macro_f1"
-
-
-def load_record_set(folder: str | Path) -> RecordSet:
-    """Read every record under ``folder/records``; refuse empty folders and unreadable schemas."""
-    folder = Path(folder)
-    recs = list(iter_records(folder, "records to report"))
-    frame = frame_of(recs, folder / "records")
-    random_init = {r["cell_id"] for r in recs if (r.get("model") or {}).get("random_init")}
-    m = frame["config_id"].isin(frame.loc[frame["cell_id"].isin(random_init), "config_id"])
-    frame.loc[m, "config"] = frame.loc[m, "config"] + " [random-init]"
-    _disambiguate_labels(frame)
-    _check_task_versions(frame)
-    return RecordSet(folder, frame, {r["cell_id"]: r for r in recs if r.get("status") == "ok"})
-
-
-def _disambiguate_labels(frame: pd.DataFrame) -> None:
-    """Configurations differing only in training parameters share a label: add their id."""
-    labels = frame.drop_duplicates("config_id").groupby(["task", "config"])["config_id"].nunique()
-    clash = {lab for (_, lab), k in labels.items() if k > 1}
-    m = frame["config"].isin(clash)
-    frame.loc[m, "config"] = frame.loc[m, "config"] + " #" + frame.loc[m, "config_id"].str[:6]
-
-
-def _check_task_versions(frame: pd.DataFrame) -> None:
-    versions = frame.dropna(subset=["task_version"]).groupby("config_id")["task_version"].unique()
-    for cid, vs in versions.items():
-        if len(vs) > 1:
-            task = frame.loc[frame["config_id"] == cid, "task"].iloc[0]
-            raise SchemaError(f"records of task {task!r} with different task versions {sorted(vs)} in one "
-                              f"results folder (configuration {cid}); keep each version in its own folder")
 
 
 def seed_stats(values) -> dict[str, float]:
@@ -119,10 +65,13 @@ class Board:
     direction: int
     rows: list[str]
     cols: list[str]
-    cells: pd.DataFrame  # one row per (row key, column key): status ok | failed | missing
-    overall: pd.DataFrame  # one row per row key: tasks present, mean rank, overall rank
+    cells: pd.DataFrame  # one row per (row key, column key): status ok | failed | missing | not planned
+    overall: pd.DataFrame  # one row per row key: present, n_tasks, mean win rate, mean rank, overall rank
     failed: pd.DataFrame  # the failed records
     notes: list[str] = field(default_factory=list)
+    baseline: dict = field(default_factory=dict)  # column key -> the majority-class baseline's metric
+    missing: pd.DataFrame | None = None  # planned cells without a record (None: plan unknown)
+    plan_note: str = ""
 
     def col_keys(self) -> list[tuple]:
         return list(dict.fromkeys(map(tuple, self.cells[self.cols].itertuples(index=False))))
@@ -146,7 +95,9 @@ def check_metric(res: RecordSet, metric: str) -> int:
 
 def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | None = None,
                 cols: list[str] | None = None, task: str | None = None, resamples: int = 1000,
-                alpha: float = 0.05, seed: int = 0) -> Board:
+                alpha: float = 0.05, seed: int = 0, planned=None, plan_note: str = "") -> Board:
+    """The leaderboard of ``res``: ``rows`` x ``cols`` (default config x task); ``planned``
+    (bench.report.planned.Planned) tells never-planned combinations from missing cells."""
     metric = metric or res.main_metric()
     rows, cols = list(rows or ["config"]), list(cols or ["task"])
     check_columns(rows, "--rows")
@@ -165,17 +116,55 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
     row_keys = sorted(set(map(tuple, frame[rows].astype(object).itertuples(index=False))), key=_natural)
     col_keys = sorted(set(map(tuple, frame[cols].astype(object).itertuples(index=False))), key=_natural)
     cells = pd.DataFrame(_board_rows(frame, configs, rows, cols, row_keys, col_keys, metric))
+    _trust(res, cells, metric, resamples, seed, alpha)
+    if planned is not None:
+        absent = cells["status"] == "missing"
+        cells.loc[absent, "status"] = [
+            "missing" if planned.has(rows + cols, tuple(r[c] for c in rows + cols)) else "not planned"
+            for _, r in cells[absent].iterrows()]
+    notes = _rank_and_test(res, cells, cols, col_keys, metric, direction, resamples, seed, alpha)
+    overall = winrate.overall(cells, rows, cols, len(col_keys), direction)
+    failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)
+    tasks = sorted(frame["task"].unique())
+    baseline = {ck: res.majority(ck[cols.index("task")] if "task" in cols else tasks[0], metric)
+                for ck in col_keys if "task" in cols or len(tasks) == 1}
+    missing = planned.missing(res) if planned is not None else None
+    if missing is not None and task is not None:
+        missing = missing[missing["task"] == task].reset_index(drop=True)
+    return Board(metric, direction, rows, cols, cells, overall, failed, notes,
+                 {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note)
+
+
+def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, seed: int, alpha: float) -> None:
+    """Columns every view needs beside the mean: the seed interval (bootstrap over documents and
+    seeds, inside the metric's range; a t interval clipped to [0, 1] and marked when a record lacks
+    predictions), fewer than 3 seeds, and the degenerate flag of ``quality``."""
+    from bench.report.stats import seed_interval
+
     for c in ("n", "mean", "std", "ci_low", "ci_high", *TIMING):
         if c not in cells:
             cells[c] = np.nan
+    cells["ci_method"] = None
+    cells["few_seeds"] = False
+    cells["degenerate"] = False
+    cells["degenerate_seeds"] = 0
+    cells["degenerate_reason"] = None
+    for i in cells.index[cells["status"] == "ok"]:
+        cid = cells.at[i, "config_id"]
+        k, _, reason = res.degenerate(cid)
+        cells.loc[i, ["degenerate", "degenerate_seeds", "degenerate_reason"]] = [k > 0, k, reason]
+        cells.at[i, "few_seeds"] = cells.at[i, "n"] < 3
+        ci = seed_interval(res.config_records(cid), metric, resamples, seed, alpha) if cells.at[i, "n"] > 1 else None
+        if ci is not None:
+            cells.loc[i, ["ci_low", "ci_high", "ci_method"]] = [*ci, "bootstrap"]
+        elif not np.isnan(cells.at[i, "ci_low"]):
+            lo, hi = cells.at[i, "ci_low"], cells.at[i, "ci_high"]
+            cells.loc[i, ["ci_low", "ci_high"]] = [max(lo, 0.0), min(hi, 1.0)] if 0 <= cells.at[i, "mean"] <= 1 else [lo, hi]
+            cells.at[i, "ci_method"] = "t, clipped" if (lo < 0 or hi > 1) and 0 <= cells.at[i, "mean"] <= 1 else "t"
     cells["rank"] = np.nan
     cells["best"] = False
     cells["tie_best"] = None
     cells["p_vs_best"] = np.nan
-    notes = _rank_and_test(res, cells, cols, col_keys, metric, direction, resamples, seed, alpha)
-    overall = _overall(cells, rows, col_keys)
-    failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)
-    return Board(metric, direction, rows, cols, cells, overall, failed, notes)
 
 
 def _board_rows(frame: pd.DataFrame, configs: pd.Series, rows: list[str], cols: list[str], row_keys: list,
@@ -210,9 +199,9 @@ def _rank_and_test(res: RecordSet, cells: pd.DataFrame, cols: list[str], col_key
     notes: list[str] = []
     for ck in col_keys:
         m = key_mask(cells, cols, ck) & (cells["status"] == "ok")
-        cells.loc[m, "rank"] = rank_with_ties(cells.loc[m, "mean"], direction)
-        cells.loc[m, "best"] = cells.loc[m, "rank"] == 1
-        if not m.any():
+        cells.loc[m, "rank"] = winrate.ranks_degenerate_last(cells.loc[m, "mean"], cells.loc[m, "degenerate"], direction)
+        cells.loc[m, "best"] = (cells.loc[m, "rank"] == 1) & ~cells.loc[m, "degenerate"].astype(bool)
+        if not (m & cells["best"]).any():
             continue
         best_cid = cells.loc[m & cells["best"], "config_id"].iloc[0]
         best_recs = res.config_records(best_cid)
@@ -251,19 +240,6 @@ def _check_layout(frame: pd.DataFrame, keys: list[str]) -> None:
     raise ConfigError(f"--rows/--cols {','.join(keys)} would average different configurations in one cell "
                       f"({what} vary); add {varying[0] if varying else 'config'} to --rows or --cols, "
                       f"or choose one with --task")
-
-
-def _overall(cells: pd.DataFrame, rows: list[str], col_keys: list[tuple]) -> pd.DataFrame:
-    out = []
-    for rk, g in cells.groupby(rows, sort=False, dropna=False):
-        rk = rk if isinstance(rk, tuple) else (rk,)
-        present = int((g["status"] == "ok").sum())
-        complete = present == len(col_keys)
-        out.append(dict(zip(rows, rk, strict=True), present=present, of=len(col_keys),
-                        mean_rank=float(g["rank"].mean()) if complete else np.nan))
-    overall = pd.DataFrame(out)
-    overall["overall_rank"] = rank_with_ties(overall["mean_rank"], -1)
-    return overall
 
 
 def cost_view(board: Board, cost: str = "train_seconds") -> pd.DataFrame:

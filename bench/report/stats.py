@@ -156,9 +156,11 @@ def _roc_auc(yy: np.ndarray, pp: np.ndarray, k: int) -> np.ndarray:
         return np.nanmean(np.stack(aucs), axis=0) if k > 2 else aucs[0]
 
 
-def paired_bootstrap(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
-                     seed: int = 0, alpha: float = 0.05) -> dict:
-    """Difference A - B in ``metric`` with a paired-bootstrap (1 - alpha) interval over documents and seeds."""
+def bootstrap_diffs(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
+                    seed: int = 0) -> tuple[np.ndarray, float, float, Paired]:
+    """The paired resampling behind ``paired_bootstrap``: (A - B per resample, mean A, mean B, pairing).
+    With the same ``seed`` and the same number of common documents, two calls draw the same documents
+    and seeds, so differences of several pairs on one task can be averaged resample by resample."""
     if resamples < 1:
         raise BenchError(f"--resamples must be >= 1 (got {resamples})")
     P = pair_predictions(recs_a, recs_b)
@@ -173,17 +175,48 @@ def paired_bootstrap(recs_a: list[dict], recs_b: list[dict], metric: str, resamp
 
     ma, mb = per_seed(P.proba_a, idx), per_seed(P.proba_b, idx)
     diffs = np.take_along_axis(ma, seed_idx, 0).mean(0) - np.take_along_axis(mb, seed_idx, 0).mean(0)
-    mean_a, mean_b = float(per_seed(P.proba_a, full).mean()), float(per_seed(P.proba_b, full).mean())
+    return diffs, float(per_seed(P.proba_a, full).mean()), float(per_seed(P.proba_b, full).mean()), P
+
+
+def summarize(diffs: np.ndarray, diff: float, metric: str, alpha: float = 0.05) -> dict:
+    """Percentile (1 - alpha) interval, two-sided bootstrap p and which side is better, of resampled
+    differences ``diffs`` around the observed difference ``diff`` (A - B)."""
     lo, hi = (float(v) for v in np.nanpercentile(diffs, [50 * alpha, 100 - 50 * alpha]))
     p = min(1.0, 2 * min(float(np.mean(diffs <= 0)), float(np.mean(diffs >= 0))))
     direction = DIRECTION.get(metric, 1)
-    diff = mean_a - mean_b
-    return {
-        "metric": metric, "mean_a": mean_a, "mean_b": mean_b, "diff": diff, "ci_low": lo, "ci_high": hi,
-        "alpha": alpha, "p_value": p, "significant": not (lo <= 0 <= hi), "resamples": resamples,
-        "n_docs": int(n), "n_seeds": int(s), "seed_pairs": P.seeds,
-        "better": None if diff == 0 else ("A" if diff * direction > 0 else "B"),
-    }
+    return {"metric": metric, "diff": diff, "ci_low": lo, "ci_high": hi, "alpha": alpha, "p_value": p,
+            "significant": not (lo <= 0 <= hi), "resamples": int(len(diffs)),
+            "better": None if diff == 0 else ("A" if diff * direction > 0 else "B")}
+
+
+def paired_bootstrap(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
+                     seed: int = 0, alpha: float = 0.05) -> dict:
+    """Difference A - B in ``metric`` with a paired-bootstrap (1 - alpha) interval over documents and seeds."""
+    diffs, mean_a, mean_b, P = bootstrap_diffs(recs_a, recs_b, metric, resamples, seed)
+    return {**summarize(diffs, mean_a - mean_b, metric, alpha), "mean_a": mean_a, "mean_b": mean_b,
+            "n_docs": int(P.y.shape[0]), "n_seeds": len(P.seeds), "seed_pairs": P.seeds}
+
+
+def seed_interval(recs: list[dict], metric: str, resamples: int = 1000, seed: int = 0,
+                  alpha: float = 0.05) -> tuple[float, float] | None:
+    """(1 - alpha) percentile interval of one configuration's mean ``metric`` over its seeds, by a
+    bootstrap over test documents and seeds (each resample: documents with replacement, the metric
+    per seed, seeds with replacement, their mean). Inside the metric's range by construction.
+    None when a record lacks per-document predictions."""
+    if not recs or not all((r.get("predictions") or {}).get("proba") for r in recs):
+        return None
+    try:
+        P = pair_predictions(recs, recs)
+    except BenchError:
+        return None
+    s, n = P.proba_a.shape[:2]
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    seed_idx = rng.integers(0, s, size=(s, resamples))
+    per = np.stack([metric_values(metric, P.y, P.proba_a[i], idx, P.label_names, P.minority) for i in range(s)])
+    means = np.take_along_axis(per, seed_idx, 0).mean(0)
+    lo, hi = np.nanpercentile(means, [50 * alpha, 100 - 50 * alpha])
+    return float(lo), float(hi)
 
 
 def mcnemar_counts(b: int, c: int) -> tuple[float, float, str]:

@@ -12,11 +12,16 @@ import math
 import pandas as pd
 
 from bench.report.aggregate import TIMING, Board, cost_view, key_mask
+from bench.report.records import MAJORITY_LABEL
+
+DEGENERATE = "[degenerate]"
+FEW = "†"
 
 BOLD_ON, BOLD_OFF = "\x01", "\x02"
 SPELLING = {
     "md": {BOLD_ON: "**", BOLD_OFF: "**"},
-    "latex": {BOLD_ON: r"\textbf{", BOLD_OFF: "}", "±": r"$\pm$", "≈": r"$\approx$", "—": "--", "×": r"$\times$"},
+    "latex": {BOLD_ON: r"\textbf{", BOLD_OFF: "}", "±": r"$\pm$", "≈": r"$\approx$", "—": "--", "×": r"$\times$",
+              "†": r"$^\dagger$", "−": "$-$"},
     "html": {BOLD_ON: "<b>", BOLD_OFF: "</b>"},
 }
 TABLEFMT = {"md": "github", "latex": "latex_booktabs", "html": "unsafehtml"}
@@ -33,7 +38,9 @@ def _key(values) -> str:
 def cell_text(c: pd.Series) -> str:
     if c["status"] != "ok":
         return c["status"]
-    text = _num(c["mean"]) + (f" ± {_num(c['std'])}" if c["n"] > 1 else "") + f" (n={int(c['n'])})"
+    text = _num(c["mean"]) + (f" ± {_num(c['std'])}" if c["n"] > 1 else "") + f" (n={int(c['n'])}{FEW if c['few_seeds'] else ''})"
+    if c["degenerate"]:
+        text += " " + DEGENERATE
     if c["best"]:
         text = BOLD_ON + text + BOLD_OFF
     elif c["tie_best"] is True:
@@ -41,40 +48,60 @@ def cell_text(c: pd.Series) -> str:
     return text
 
 
+def overall_text(o: pd.Series) -> tuple[str, str, str]:
+    """(mean win rate (tasks), mean rank, overall rank) of one row of ``Board.overall``."""
+    if math.isnan(o["overall_rank"]):
+        why = f"{int(o['present'])} of {int(o['of'])} present" if o["present"] < 2 else f"rests on {int(o['n_tasks'])}"
+        return f"— ({why})", "—", "—"
+    return f"{o['mean_win_rate']:.2f} ({int(o['n_tasks'])})", _num(o["mean_rank"], 2), str(int(o["overall_rank"]))
+
+
+def baseline_row(board: Board, width: int) -> list[str] | None:
+    """The majority-class baseline as a table row: label, then the values of the column keys."""
+    if not board.baseline:
+        return None
+    vals = [_num(board.baseline[ck]) if ck in board.baseline else "—" for ck in board.col_keys()]
+    return [MAJORITY_LABEL, *([""] * (len(board.rows) - 1)), *vals] + ["—"] * (width - len(board.rows) - len(vals))
+
+
 def pivot(board: Board) -> tuple[list[str], list[list[str]]]:
-    """Rows x column keys, plus each row's mean rank and overall rank (complete rows only)."""
+    """Rows x column keys, plus each row's mean win rate (tasks it rests on), mean rank and overall
+    rank (only rows compared on >= 2 columns), and the majority-class baseline row last."""
     cols = board.col_keys()
-    headers = [*board.rows, *(_key(ck) for ck in cols), "mean rank", "overall rank"]
+    headers = [*board.rows, *(_key(ck) for ck in cols), "mean win rate (tasks)", "mean rank", "overall rank"]
     ov = board.overall.set_index(board.rows)
     out = []
     for rk in board.row_keys():
         g = board.cells[key_mask(board.cells, board.rows, rk)]
         by_col = {tuple(r[board.cols]): r for _, r in g.iterrows()}
         o = ov.loc[rk if len(rk) > 1 else rk[0]]
-        if o["present"] < o["of"]:
-            mean_rank, overall = f"— ({int(o['present'])}/{int(o['of'])} present)", "—"
-        else:
-            mean_rank, overall = _num(o["mean_rank"], 2), str(int(o["overall_rank"]))
-        out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), mean_rank, overall])
+        out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), *overall_text(o)])
     out.sort(key=lambda r: (r[-1] == "—", int(r[-1]) if r[-1] != "—" else 0))
-    return headers, out
+    base = baseline_row(board, len(headers))
+    return headers, out + ([base] if base else [])
 
 
 def details(board: Board) -> tuple[list[str], list[list[str]]]:
-    headers = [*board.cols, *board.rows, "n", "mean", "std", "95% CI", "rank", "p vs best", *TIMING.values()]
+    headers = [*board.cols, *board.rows, "n", "mean", "std", "95% CI", "rank", "p vs best", "degenerate",
+               *TIMING.values()]
     if "config" not in board.rows:
         headers.insert(len(board.cols) + len(board.rows), "config")
     rows = []
     for _, c in board.cells[board.cells["status"] == "ok"].sort_values([*board.cols, "rank"]).iterrows():
-        ci = "—" if math.isnan(c["ci_low"]) else f"[{_num(c['ci_low'])}, {_num(c['ci_high'])}]"
+        ci = "—" if math.isnan(c["ci_low"]) else f"[{_num(c['ci_low'])}, {_num(c['ci_high'])}]" + (
+            " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         mean = BOLD_ON + _num(c["mean"]) + BOLD_OFF if c["best"] else _num(c["mean"]) + (" ≈" if c["tie_best"] is True else "")
         p = "best" if c["best"] else "<0.001" if c["p_vs_best"] < 0.001 else _num(c["p_vs_best"])
+        deg = f"yes ({int(c['degenerate_seeds'])}/{int(c['n'])} seeds): {c['degenerate_reason']}" if c["degenerate"] else ""
         row = [*(str(c[k]) for k in board.cols), *(str(c[k]) for k in board.rows)]
         if "config" not in board.rows:
             row.append(c["config"])
-        row += [str(int(c["n"])), mean, _num(c["std"]), ci, str(int(c["rank"])), p,
-                *(_num(c[k], 1) for k in TIMING)]
+        row += [str(int(c["n"])) + (FEW if c["few_seeds"] else ""), mean, _num(c["std"]), ci, str(int(c["rank"])), p,
+                deg, *(_num(c[k], 1) for k in TIMING)]
         rows.append(row)
+    for ck, v in board.baseline.items():
+        label = [MAJORITY_LABEL, *([""] * (len(board.rows) - ("config" in board.rows)))]
+        rows.append([*map(str, ck), *label, "—", _num(v), *(["—"] * (len(headers) - len(ck) - len(label) - 2))])
     return headers, rows
 
 
@@ -92,6 +119,10 @@ def failed(board: Board) -> tuple[list[str], list[list[str]]]:
         [r.task, r.config, str(r.seed), r.cell_id, (r.error or "")[:160]] for r in board.failed.itertuples()]
 
 
+def missing(board: Board) -> tuple[list[str], list[list[str]]]:
+    return ["task", "config", "seed"], [[r.task, r.config, str(r.seed)] for r in board.missing.itertuples()]
+
+
 def table(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     from tabulate import tabulate
 
@@ -103,10 +134,15 @@ def table(headers: list[str], rows: list[list[str]], fmt: str) -> str:
 
 def legend(board: Board) -> str:
     better = "higher" if board.direction > 0 else "lower"
-    return (f"Metric: {board.metric} ({better} is better). Cells: mean ± sample std over seeds (n seeds). "
-            f"Bold: best per column. ≈: not significantly different from the best (paired bootstrap over "
-            f"test documents and seeds, 95%). missing: never run; failed: only failed runs. Overall rank: "
-            f"ranks of the mean per-column rank, ties share a rank, only rows present in every column.")
+    return (f"Metric: {board.metric} ({better} is better). Cells: mean ± sample std over seeds (n seeds; "
+            f"{FEW} fewer than 3 seeds). Bold: best per column. ≈: not significantly different from the best "
+            f"(paired bootstrap over test documents and seeds, 95%). {DEGENERATE}: a seed predicts one class "
+            f"or does not beat the majority-class baseline; ranked after every other configuration, never "
+            f"bold. 95% CI: bootstrap over documents and seeds (inside the metric's range). missing: planned "
+            f"but never run; not planned: excluded by the matrix; failed: only failed runs. Mean win rate: "
+            f"share of head-to-head comparisons won per column, averaged (HELM), over configurations present "
+            f"in >= 2 columns, with the number of columns it rests on; overall rank by it, only when it rests "
+            f"on >= 2. {board.plan_note}".rstrip())
 
 
 def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
@@ -118,6 +154,8 @@ def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
              table(*costs(board), "md")]
     if len(board.failed):
         parts += ["", "## Failed cells", "", table(*failed(board), "md")]
+    if board.missing is not None and len(board.missing):
+        parts += ["", "## Planned cells without a record", "", table(*missing(board), "md")]
     if board.notes:
         parts += ["", "## Notes", "", *(f"- {n}" for n in board.notes)]
     if plots:
@@ -135,7 +173,11 @@ def frame(board: Board) -> pd.DataFrame:
     """The long table: one row per (row key, column key), every statistic as a number."""
     cells = board.cells.drop(columns=["tie_best"]).assign(
         not_significantly_worse_than_best=board.cells["tie_best"])
-    return cells.merge(board.overall[[*board.rows, "mean_rank", "overall_rank"]], on=board.rows, how="left")
+    ov = board.overall[[*board.rows, "n_tasks", "mean_win_rate", "mean_rank", "overall_rank"]]
+    cells = cells.merge(ov, on=board.rows, how="left")
+    base = [{**dict(zip(board.cols, ck, strict=True)), board.rows[0]: MAJORITY_LABEL, "config": MAJORITY_LABEL,
+             "status": "baseline", "mean": v} for ck, v in board.baseline.items()]
+    return pd.concat([cells, pd.DataFrame(base)], ignore_index=True) if base else cells
 
 
 def csv(board: Board) -> str:
@@ -148,7 +190,9 @@ def to_json(board: Board) -> str:
 
     return json.dumps({"metric": board.metric, "direction": board.direction, "rows": board.rows,
                        "cols": board.cols, "cells": records(frame(board)), "overall": records(board.overall),
-                       "failed": records(board.failed), "notes": board.notes}, indent=1) + "\n"
+                       "failed": records(board.failed), "notes": board.notes, "plan": board.plan_note,
+                       "planned_missing": None if board.missing is None else records(board.missing)},
+                      indent=1) + "\n"
 
 
 def render(board: Board, fmt: str, title: str = "DomainBench report", plots: list[str] | None = None) -> str:

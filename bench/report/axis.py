@@ -1,0 +1,183 @@
+"""The axis view: does one value of an axis (an imbalance strategy, a context policy, a method, an
+adaptation, a model, a max length) beat the axis's reference value?
+
+Pairs: within a task, a configuration with value V and the one with the reference value that
+differs from it ONLY in this axis (same cell otherwise: every other component and its parameters,
+training parameters, domains; seeds are paired by value). Configurations without such a partner
+are listed as unmatched, never paired with something else.
+
+Per pair: the paired bootstrap of ``bench compare`` (``stats.bootstrap_diffs`` + ``stats.summarize``,
+the code behind ``paired_bootstrap``), V - reference. Per task: the pairs' resampled differences
+averaged resample by resample (one seed per task, so pairs on the same test documents are resampled
+together). Pooled: the tasks' resampled differences averaged, each task weighing the same. Each row
+has its percentile CI, two-sided bootstrap p, matched pairs, and win/tie/loss over its pairs (win:
+the pair's CI excludes 0 in V's favour; loss: in the reference's; tie: otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError, ConfigError
+from bench.hashing import json_hash
+from bench.registry import suggest
+from bench.report.records import MAJORITY_LABEL, RecordSet
+
+FIELDS = {"imbalance": ("imbalance", "imbalance_params"), "context": ("context", "context_params"),
+          "method": ("method", "method_params"), "adapt": ("adapt", "adapt_params"), "model": ("model",),
+          "max_length": ("max_length",)}
+DEFAULT_REFERENCE = {"imbalance": "none", "context": "head", "method": "full", "adapt": "none"}
+POOLED = "pooled"
+
+
+@dataclass
+class AxisView:
+    axis: str
+    reference: str
+    metric: str
+    direction: int
+    alpha: float
+    resamples: int
+    rows: pd.DataFrame  # per (value, task) and (value, pooled); kind "pairs" or "baseline"
+    pairs: pd.DataFrame  # one per matched pair
+    unmatched: pd.DataFrame  # task, config, value, why
+    notes: list[str] = field(default_factory=list)
+
+    def values(self) -> list[str]:
+        return list(dict.fromkeys(self.rows.loc[self.rows["kind"] == "pairs", "value"]))
+
+
+def axis_values(res: RecordSet, axis: str) -> list[str]:
+    vals = res.ok[axis].drop_duplicates().tolist()
+    return [str(v) for v in sorted(vals, key=lambda v: (isinstance(v, str), v))]
+
+
+def pick_reference(res: RecordSet, axis: str, reference: str | None, first_model: str | None = None) -> str:
+    """The reference value: ``reference``, else the axis default (none, head, full, none, the first
+    model, the smallest length); one ConfigError line when the records lack it or the axis is flat."""
+    if axis not in FIELDS:
+        raise ConfigError(f"--axis: unknown axis {axis!r}{suggest(axis, list(FIELDS))} (one of {', '.join(FIELDS)})")
+    values = axis_values(res, axis)
+    if len(values) < 2:
+        raise ConfigError(f"--axis {axis}: the records hold one value ({values[0]}); nothing to compare")
+    want = reference or DEFAULT_REFERENCE.get(axis) or (first_model if axis == "model" else None) or values[0]
+    found = [v for v in values if v == want] or [v for v in values if v.startswith(f"{want}:")]
+    if len(found) != 1:
+        flag = "--reference" if reference else f"--axis {axis} (default reference {want!r}; give --reference)"
+        raise ConfigError(f"{flag}: no single {axis} value {want!r} in the records "
+                          f"(values: {', '.join(values)}){suggest(want, values)}")
+    return found[0]
+
+
+def _rest_key(cell: dict, axis: str) -> str:
+    return json_hash({k: v for k, v in cell.items() if k != "seed" and k not in FIELDS[axis]}, 12)
+
+
+def build_axis(res: RecordSet, axis: str, reference: str | None = None, metric: str | None = None,
+               task: str | None = None, resamples: int = 1000, alpha: float = 0.05, seed: int = 0,
+               first_model: str | None = None) -> AxisView:
+    """Every value of ``axis`` against the reference, per task and pooled (module docstring)."""
+    from bench.report.aggregate import check_metric
+
+    metric = metric or res.main_metric()
+    direction = check_metric(res, metric)
+    ref = pick_reference(res, axis, reference, first_model)
+    configs = res.ok.drop_duplicates("config_id")
+    if task is not None:
+        configs = configs[configs["task"] == task]
+    configs = configs.assign(rest=[_rest_key(res.records[c]["cell"], axis) for c in configs["cell_id"]],
+                             value=configs[axis].astype(str))
+    pairs, unmatched, notes, per_task = [], [], [], {}
+    for ti, (t, g) in enumerate(sorted(configs.groupby("task"), key=lambda kv: kv[0])):
+        for _, grp in g.groupby("rest"):
+            refs = grp[grp["value"] == ref]
+            others = grp[grp["value"] != ref]
+            if refs.empty:
+                unmatched += [_unmatched(r, f"no {axis}={ref} configuration with otherwise the same settings")
+                              for r in others.itertuples()]
+                continue
+            if others.empty:
+                unmatched += [_unmatched(r, f"reference only: no other {axis} value with otherwise the same settings")
+                              for r in refs.itertuples()]
+                continue
+            r0 = refs.iloc[0]
+            for o in others.itertuples():
+                p = _pair(res, o, r0, metric, resamples, seed + ti, alpha, notes)
+                if p is None:
+                    unmatched.append(_unmatched(o, "not tested: " + notes[-1].split(": ", 1)[-1]))
+                    continue
+                pairs.append(p)
+                per_task.setdefault((o.value, t), []).append(p.pop("_diffs"))
+    rows = _summary_rows(res, pairs, per_task, metric, alpha, ref)
+    return AxisView(axis, ref, metric, direction, alpha, resamples, rows, pd.DataFrame(pairs, columns=PAIR_COLUMNS),
+                    pd.DataFrame(unmatched, columns=["task", "config", "value", "why"]), notes)
+
+
+PAIR_COLUMNS = ["task", "value", "config", "reference_config", "n_seeds", "n_docs", "mean_value", "mean_reference",
+                "diff", "ci_low", "ci_high", "p_value", "outcome", "degenerate"]
+
+
+def _unmatched(r, why: str) -> dict:
+    return {"task": r.task, "config": r.config, "value": r.value, "why": why}
+
+
+def _pair(res: RecordSet, o, r0: pd.Series, metric: str, resamples: int, seed: int, alpha: float,
+          notes: list[str]) -> dict | None:
+    from bench.report.stats import bootstrap_diffs, summarize
+
+    try:
+        diffs, mean_v, mean_r, P = bootstrap_diffs(res.config_records(o.config_id), res.config_records(r0["config_id"]),
+                                                   metric, resamples, seed)
+    except BenchError as err:
+        notes.append(f"{o.task} · {o.config} vs {r0['config']}: {err}")
+        return None
+    s = summarize(diffs, mean_v - mean_r, metric, alpha)
+    outcome = "tie" if not s["significant"] else "win" if s["better"] == "A" else "loss"
+    deg = [x for cid, x in ((o.config_id, "value"), (r0["config_id"], "reference")) if res.degenerate(cid)[0]]
+    return {"task": o.task, "value": o.value, "config": o.config, "reference_config": r0["config"],
+            "n_seeds": len(P.seeds), "n_docs": int(P.y.shape[0]), "mean_value": mean_v, "mean_reference": mean_r,
+            "diff": s["diff"], "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
+            "outcome": outcome, "degenerate": ", ".join(deg), "_diffs": diffs}
+
+
+def _summary_rows(res: RecordSet, pairs: list[dict], per_task: dict, metric: str, alpha: float,
+                  ref: str) -> pd.DataFrame:
+    from bench.report.stats import summarize
+
+    pf = pd.DataFrame(pairs, columns=PAIR_COLUMNS)
+    out = []
+    for value in dict.fromkeys(v for v, _ in sorted(per_task, key=lambda k: (k[0], k[1]))):
+        tasks = sorted(t for v, t in per_task if v == value)
+        task_diffs = {t: np.mean(per_task[(value, t)], axis=0) for t in tasks}
+        for t in [*tasks, POOLED]:
+            mine = pf[(pf["value"] == value) & ((pf["task"] == t) if t != POOLED else True)]
+            d = np.mean([task_diffs[x] for x in tasks], axis=0) if t == POOLED else task_diffs[t]
+            point = float(mine.groupby("task")["diff"].mean().mean())
+            s = summarize(d, point, metric, alpha)
+            counts = mine["outcome"].value_counts()
+            out.append({"kind": "pairs", "value": value, "task": t, "n_tasks": len(tasks) if t == POOLED else 1,
+                        "n_pairs": len(mine), "mean_value": float(mine.groupby("task")["mean_value"].mean().mean()),
+                        "mean_reference": float(mine.groupby("task")["mean_reference"].mean().mean()),
+                        "diff": point, "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
+                        "significant": s["significant"], "wins": int(counts.get("win", 0)),
+                        "ties": int(counts.get("tie", 0)), "losses": int(counts.get("loss", 0)),
+                        "degenerate_pairs": int((mine["degenerate"] != "").sum())})
+    for t in sorted(pf["task"].unique()):
+        base = res.majority(t, metric)
+        if not np.isnan(base):
+            ref_mean = float(pf.loc[pf["task"] == t].drop_duplicates("reference_config")["mean_reference"].mean())
+            out.append({"kind": "baseline", "value": MAJORITY_LABEL, "task": t, "mean_value": base,
+                        "mean_reference": ref_mean, "diff": base - ref_mean})
+    return pd.DataFrame(out, columns=ROW_COLUMNS)
+
+
+ROW_COLUMNS = ["kind", "value", "task", "n_tasks", "n_pairs", "mean_value", "mean_reference", "diff", "ci_low",
+               "ci_high", "p_value", "significant", "wins", "ties", "losses", "degenerate_pairs"]
+
+
+def varying_axes(res: RecordSet) -> list[str]:
+    """The axes with at least two values among the records (one axis page each)."""
+    return [a for a in FIELDS if len(axis_values(res, a)) >= 2]

@@ -1,0 +1,66 @@
+"""What a matrix planned: its cells expanded from the matrix file, as the report's frame rows, so the
+report can tell a planned cell without a record (missing) from one the matrix never planned
+(excluded on purpose). The matrix comes from ``--matrix FILE`` or from the ``matrix`` section the
+runner writes into every record ({name, path}); neither -> the plan is unknown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import ConfigError
+from bench.record.frame import frame_of
+from bench.report.records import RecordSet
+
+
+@dataclass
+class Planned:
+    names: list[str]  # the matrices' names
+    frame: pd.DataFrame  # one row per planned cell: the report frame's columns (task ... config, seed)
+
+    def has(self, columns: list[str], key: tuple) -> bool:
+        m = pd.Series(True, index=self.frame.index)
+        for c, v in zip(columns, key, strict=True):
+            m &= self.frame[c].astype(str) == str(v)
+        return bool(m.any())
+
+    def missing(self, res: RecordSet) -> pd.DataFrame:
+        """Planned cells with no record at all (failed records are failed, not missing)."""
+        have = set(zip(res.frame["config_id"], res.frame["seed"], strict=True))
+        keep = [(c, s) not in have for c, s in zip(self.frame["config_id"], self.frame["seed"], strict=True)]
+        return self.frame[keep][["task", "config", "seed", "config_id"]].reset_index(drop=True)
+
+
+def planned_from(path: str | Path) -> Planned:
+    """Expand a matrix file (its excludes dropped, includes added) into the report's frame rows."""
+    from bench.components import axis_types
+    from bench.spec.matrix import load_matrix
+
+    spec = load_matrix(path)
+    cells = spec.expand(axis_types())
+    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict()}
+                      for i, c in enumerate(cells)], path)
+    return Planned([spec.name], frame)
+
+
+def resolve_plan(res: RecordSet, matrix: str | None) -> tuple[Planned | None, str]:
+    """The plan and one line saying where it came from (or why it is unknown)."""
+    if matrix is not None:
+        if not Path(matrix).is_file():
+            raise ConfigError(f"--matrix: no such matrix file {matrix!r}")
+        return planned_from(matrix), f"planned cells: matrix file {matrix}"
+    found = res.matrices()
+    if not found:
+        return None, "planned cells: unknown (records name no matrix; give --matrix FILE)"
+    parts, names = [], []
+    for m in found:
+        path = next((p for p in (m.get("path"), f"matrices/{m.get('name')}.yaml") if p and Path(p).is_file()), None)
+        if path is None:
+            return None, f"planned cells: unknown (matrix {m.get('name')!r} of the records not found; give --matrix FILE)"
+        p = planned_from(path)
+        parts.append(p.frame)
+        names += p.names
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates(["config_id", "seed"])
+    return Planned(names, frame), f"planned cells: matrix {', '.join(names)} (named in the records)"

@@ -1,0 +1,95 @@
+"""A results folder read once for reporting: ``RecordSet`` (a frame row per record, the full ok
+records by cell id) and what the records say about trust: the degenerate flag and the
+majority-class baseline of the ``quality`` section (bench.record.quality), read with ``.get`` so
+records without it still work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import SchemaError
+from bench.record.frame import frame_of
+from bench.record.io import iter_records
+
+MAJORITY_LABEL = "majority class (no training)"
+
+
+@dataclass
+class RecordSet:
+    """Every record of a results folder: ``frame`` (a row per record, failed ones too) and the
+    full ok records by cell id (predictions, per-class scores, ROC points, manifest)."""
+
+    folder: Path
+    frame: pd.DataFrame
+    records: dict[str, dict]
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        return self.frame[self.frame["status"] == "ok"]
+
+    def config_records(self, cid: str) -> list[dict]:
+        ids = self.ok.loc[self.ok["config_id"] == cid, "cell_id"]
+        return sorted((self.records[i] for i in ids), key=lambda r: r["cell"]["seed"])
+
+    def metrics(self) -> list[str]:
+        return sorted(c[len("metrics."):] for c in self.ok.columns
+                      if c.startswith("metrics.") and self.ok[c].notna().any())
+
+    def main_metric(self) -> str:
+        names = [n for r in self.records.values() if (n := (r.get("task") or {}).get("main_score"))]
+        return max(set(names), key=names.count) if names else "macro_f1"
+
+    def degenerate(self, cid: str) -> tuple[int, int, str | None]:
+        """(seeds flagged degenerate, seeds, the first flagged seed's reason) of a configuration."""
+        recs = self.config_records(cid)
+        bad = [r for r in recs if (r.get("quality") or {}).get("degenerate")]
+        return len(bad), len(recs), ((bad[0].get("quality") or {}).get("reason") if bad else None)
+
+    def majority(self, task: str, metric: str) -> float:
+        """The majority-class baseline's ``metric`` on ``task`` (mean over the task's ok records that
+        carry ``quality.majority``; NaN when none does)."""
+        ids = self.ok.loc[self.ok["task"] == task, "cell_id"]
+        vals = [v for i in ids if isinstance(v := ((self.records[i].get("quality") or {}).get("majority")
+                                                   or {}).get(metric), (int, float))]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    def matrices(self) -> list[dict]:
+        """The distinct ``matrix`` sections ({name, path}) the runner wrote into the records."""
+        seen = {tuple(sorted(m.items())) for r in self.records.values() if isinstance(m := r.get("matrix"), dict)}
+        return [dict(t) for t in sorted(seen)]
+
+
+def load_record_set(folder: str | Path) -> RecordSet:
+    """Read every record under ``folder/records``; refuse empty folders and unreadable schemas."""
+    folder = Path(folder)
+    recs = list(iter_records(folder, "records to report"))
+    frame = frame_of(recs, folder / "records")
+    random_init = {r["cell_id"] for r in recs if (r.get("model") or {}).get("random_init")}
+    m = frame["config_id"].isin(frame.loc[frame["cell_id"].isin(random_init), "config_id"])
+    frame.loc[m, "config"] = frame.loc[m, "config"] + " [random-init]"
+    _disambiguate_labels(frame)
+    _check_task_versions(frame)
+    return RecordSet(folder, frame, {r["cell_id"]: r for r in recs if r.get("status") == "ok"})
+
+
+def _disambiguate_labels(frame: pd.DataFrame) -> None:
+    """Configurations differing only in training parameters share a label: add their id."""
+    labels = frame.drop_duplicates("config_id").groupby(["task", "config"])["config_id"].nunique()
+    clash = {lab for (_, lab), k in labels.items() if k > 1}
+    m = frame["config"].isin(clash)
+    frame.loc[m, "config"] = frame.loc[m, "config"] + " #" + frame.loc[m, "config_id"].str[:6]
+
+
+def _check_task_versions(frame: pd.DataFrame) -> None:
+    versions = frame.dropna(subset=["task_version"]).groupby("config_id")["task_version"].unique()
+    for cid, vs in versions.items():
+        if len(vs) > 1:
+            task = frame.loc[frame["config_id"] == cid, "task"].iloc[0]
+            raise SchemaError(f"records of task {task!r} with different task versions {sorted(vs)} in one "
+                              f"results folder (configuration {cid}); keep each version in its own folder")
+
+
