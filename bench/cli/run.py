@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_writable(args.save_model)
     quiet()
     try:
-        rec = run_cell(planned, save_model=args.save_model)
+        rec = run_cell(planned, save_model=args.save_model, share=out / "shared")
     except BenchError:
         raise
     except Exception as err:  # noqa: BLE001 - a failed cell still leaves a record
@@ -192,9 +192,28 @@ def add_parser(sub) -> None:
     add_cell_args(p)
     p.add_argument("--out", default="results", help="output folder (records land in OUT/records/)")
     p.add_argument("--save-model", default=None, help="save the fine-tuned model + tokenizer here")
+    p.add_argument("--no-share-training", action="store_true",
+                   help="train every cell, even one whose training equals another's (default: cells differing "
+                        "only after training, e.g. logit_adjust vs none, reuse OUT/shared/; runtime: "
+                        "BENCH_SHARE_TRAINING=0)")
+    p.add_argument("--latency-docs", type=int, default=None, metavar="N",
+                   help="documents the latency probe times one at a time (default: the cell's latency_docs, at "
+                        "most 8; runtime: BENCH_LATENCY_DOCS, not in the cell)")
     add_matrix_args(p)
     p.set_defaults(run=run)
 
 
+def runtime_from_args(args: argparse.Namespace) -> None:
+    """Runtime switches that change no prediction go to the environment (matrix workers inherit it)."""
+    if getattr(args, "no_share_training", False):
+        os.environ["BENCH_SHARE_TRAINING"] = "0"
+    n = getattr(args, "latency_docs", None)
+    if n is not None:
+        if n < 0:
+            raise ConfigError(f"--latency-docs must be >= 0 (got {n})")
+        os.environ["BENCH_LATENCY_DOCS"] = str(n)
+
+
 def run(args: argparse.Namespace) -> int:
+    runtime_from_args(args)
     return cmd_matrix(args) if getattr(args, "matrix", None) else cmd_run(args)

@@ -99,6 +99,23 @@ def val_score(job: FitJob, val_doc_logits: np.ndarray) -> float:
     return metrics[data.spec.main_score]
 
 
+class Clock:
+    """Seconds per named phase of a fit (-> ``timing.phases``): ``lap(name)`` books the time since
+    the previous lap to ``name`` (repeated names add up)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.phases[name] = self.phases.get(name, 0.0) + now - self._last
+        self._last = now
+
+
 @dataclass(frozen=True)
 class Fitter:
     module: str

@@ -40,7 +40,8 @@ def fit_classical(job: FitJob) -> FitResult:
     val_logits, test_logits, recorded = members.combine(job.strategy)
     return FitResult(
         val_logits, test_logits,
-        timing={**totals, "train_real_tokens": None, "train_tokens": None},
+        timing={**totals, "train_real_tokens": None, "train_tokens": None,
+                "phases": {"train": totals["train_seconds"], "predict": totals["eval_seconds"]}},
         resampling=members.records[0]["plan"],
         context={"note": "tfidf-logreg reads whole texts; context policy and max_length do not apply"},
         cost={"device": {"kind": "cpu", "bf16": False}, "params_total": n_params, "params_trainable": n_params},

@@ -17,7 +17,11 @@ inherits; ``bench run --attn/--compile`` set them for the workers. They stay out
 - ``BENCH_TASKS_DIR`` / ``BENCH_CORPORA_DIR`` -- where task / corpus YAML files are found
   (bench.spec.task.repo_dir; default the repository's ``tasks/`` and ``corpora/``);
 - ``BENCH_LOCK_STALE_S`` -- seconds after which a cell lock without heartbeat is stale
-  (bench.run.lock; default 180; shared by every runner on a results folder).
+  (bench.run.lock; default 180; shared by every runner on a results folder);
+- ``BENCH_LATENCY_DOCS=N`` -- documents the latency probe times one at a time (``bench run
+  --latency-docs N``); unset = the cell's ``latency_docs`` capped at 8 (:func:`latency_docs`);
+- ``BENCH_SHARE_TRAINING=0`` -- cells with the same training identity train again instead of
+  reusing the stored logits (``bench run --no-share-training``; bench.run.share).
 """
 
 from __future__ import annotations
@@ -66,6 +70,24 @@ def runtime_env(**values: str | None):
         yield
     finally:
         put(saved.items())
+
+
+DEFAULT_LATENCY_DOCS = 8  # the cheap default probe; --latency-docs N asks for more
+
+
+def latency_docs(cell_value: int) -> int:
+    """Documents the latency probe times: ``BENCH_LATENCY_DOCS`` when set (a runtime option: the
+    probe changes no prediction), else the cell's ``latency_docs`` capped at 8 (0 = no probe)."""
+    env = os.environ.get("BENCH_LATENCY_DOCS", "")
+    if env.strip():
+        try:
+            n = int(env)
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise ConfigError(f"BENCH_LATENCY_DOCS={env!r}: expected a whole number >= 0")
+        return n
+    return min(cell_value, DEFAULT_LATENCY_DOCS)
 
 
 # -- pretrained weights: loaded once per worker, copied per cell ---------------------------------

@@ -23,8 +23,9 @@ from bench.components.models import ModelSpec, model_path
 from bench.errors import ConfigError
 from bench.fit.base import FitJob, FitResult, fit_members, val_score
 from bench.fit.device import pick_device
-from bench.fit.loading import load_tokenizer, tiny_config
-from bench.fit.tokens import tokenize
+from bench.fit.loading import tiny_config
+from bench.fit.options import latency_docs
+from bench.fit.tokens import tokenize, tokenizer_for
 from bench.hashing import canonical_json, short_hash
 from bench.spec.cell import Cell
 from bench.store import cache_root, write_atomic
@@ -178,7 +179,7 @@ def fit_probe(job: FitJob) -> FitResult:
     if job.save_model:
         raise ConfigError("--save-model: method 'probe' trains only a head on cached features; nothing to export")
     device = pick_device(precision=job.precision)
-    tokenizer = load_tokenizer(job.model)
+    tokenizer = tokenizer_for(job.model)  # once per worker process
     cache = FeatureCache(job.model, policy, cell.max_length, method.pooling)
     holder: list = []
 
@@ -207,8 +208,13 @@ def fit_probe(job: FitJob) -> FitResult:
     timing = {"train_seconds": head["seconds"], "train_samples": method.steps * len(dtr) * len(members.records),
               "train_real_tokens": 0, "train_tokens": 0, "eval_seconds": 0.0,
               "feature_seconds": feat_info["encode_seconds"]}
-    if cell.train.latency_docs:
-        timing.update(_latency(get_encoder(), tokenizer, policy, cell, test.texts, device, method.pooling))
+    timing["phases"] = {"features": feat_info["encode_seconds"], "train": head["seconds"]}
+    n_latency = latency_docs(cell.train.latency_docs)
+    if n_latency:
+        t0 = time.perf_counter()
+        timing.update(_latency(get_encoder(), tokenizer, policy, cell, test.texts[:n_latency], device,
+                               method.pooling))
+        timing["phases"]["latency"] = time.perf_counter() - t0
     n_enc = cache.meta.get("params_total", 0)
     cost = {"device": device.describe(), "params_total": n_enc + head["params"], "params_trainable": head["params"],
             "flops_estimate": 2 * n_enc * feat_info["encoded_tokens"],
@@ -242,8 +248,7 @@ def _latency(encoder, tokenizer, policy, cell: Cell, texts: list[str], device, p
     """Per-document latency of encoder + pooling (the head's matmul is negligible)."""
     import torch
 
-    w: Windows = policy.encode(tokenize(tokenizer, texts[: cell.train.latency_docs]), cell.max_length,
-                               tokenizer, train=False)
+    w: Windows = policy.encode(tokenize(tokenizer, texts), cell.max_length, tokenizer, train=False)
     times = []
     with torch.inference_mode(), device.autocast():
         for d in range(w.n_docs):
@@ -254,4 +259,5 @@ def _latency(encoder, tokenizer, policy, cell: Cell, texts: list[str], device, p
             pool(encoder(**batch), batch["attention_mask"], pooling, "")
             device.synchronize()
             times.append((time.perf_counter() - t0) * 1000)
-    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95))}
+    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95)),
+            "latency_docs_timed": len(times)}

@@ -18,10 +18,10 @@ from bench.components.context import Windows
 from bench.components.models import max_positions
 from bench.data.prepare import Split, TaskData
 from bench.errors import ConfigError
-from bench.fit.base import FitJob, FitResult, fit_members, val_score
+from bench.fit.base import Clock, FitJob, FitResult, fit_members, val_score
 from bench.fit.device import Device, pick_device
 from bench.fit.loading import classifier
-from bench.fit.options import RuntimeOptions
+from bench.fit.options import RuntimeOptions, latency_docs
 from bench.fit.trainer import WindowDataset, single_pass_args, trainer_class
 from bench.metrics import classification_metrics, softmax
 from bench.spec.cell import Cell
@@ -64,7 +64,8 @@ def latency_ms(model, windows: Windows, tokenizer, device: Device, n_docs: int) 
             times.append((time.perf_counter() - t0) * 1000)
     if not times:
         return {}
-    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95))}
+    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95)),
+            "latency_docs_timed": len(times)}
 
 
 def fit_transformer(job: FitJob) -> FitResult:
@@ -73,34 +74,38 @@ def fit_transformer(job: FitJob) -> FitResult:
 
     cell, data, policy, method, mspec = job.cell, job.data, job.policy, job.method, job.model
     device = pick_device(precision=job.precision)
-    opts = RuntimeOptions.from_env()
+    opts, clock = RuntimeOptions.from_env(), Clock()  # clock: seconds per phase -> timing.phases
     tokenizer, tok, tokenize_seconds = _tokenized(job)
-    val = data.splits["validation"]
     val_w = policy.encode(tok["validation"], cell.max_length, tokenizer, train=False, seed=cell.seed)
     test_w = policy.encode(tok["test"], cell.max_length, tokenizer, train=False, seed=cell.seed)
+    clock.lap("tokenize")
     timing: dict = {"tokenize_seconds": tokenize_seconds, "train_seconds": 0.0, "train_eval_seconds": 0.0,
-                    "train_samples": 0, "train_real_tokens": 0, "train_tokens": 0, "eval_seconds": 0.0}
+                    "train_samples": 0, "train_real_tokens": 0, "train_tokens": 0, "eval_seconds": 0.0,
+                    "phases": clock.phases}
     last: dict = {}
 
     def fit_one(m, seed, resampling):
+        clock.lap("other")
         set_seed(seed)
         model = method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts))
+        clock.lap("model_load")
         limit = max_positions(model.config)
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
         train_docs = [tok["train"][i] for i in resampling.indices]
         train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
         stream = policy.train_stream(train_docs, cell.max_length, tokenizer, seed)
+        clock.lap("tokenize")
         mtiming, model = _train(cell, device, tokenizer, model, job.strategy, policy, resampling, train_w,
-                                data.splits["train"].labels[resampling.indices], val_w, val, data, seed, stream=stream)
+                                data.splits["train"].labels[resampling.indices], val_w, data.splits["validation"],
+                                data, seed, stream=stream)
+        clock.lap("train")
         vl, _ = predict_logits(model, val_w, tokenizer, device, cell.train.eval_batch_size)
         tl, tt = predict_logits(model, test_w, tokenizer, device, cell.train.eval_batch_size)
+        clock.lap("predict")
         vdoc = policy.aggregate(vl, val_w.doc_index, val_w.n_docs)
         tdoc = policy.aggregate(tl, test_w.doc_index, test_w.n_docs)
-        for k in ("train_seconds", "train_eval_seconds", "train_samples", "train_real_tokens", "train_tokens"):
-            timing[k] += mtiming[k]
-        timing["eval_seconds"] += tt["seconds"]
-        timing["eval_windows"] = tt["windows"]
+        _add_member_timing(timing, mtiming, tt)
         best = mtiming.get("best_val_score")
         if best is None:  # a single pass (see single_pass_args): validation scored here instead
             best = val_score(job, vdoc)
@@ -110,8 +115,11 @@ def fit_transformer(job: FitJob) -> FitResult:
 
     members = fit_members(job, fit_one)
     model = last["model"]
-    timing.update(latency_ms(model, test_w, tokenizer, device, cell.train.latency_docs))
-    timing["peak_cuda_memory_mb"] = device.peak_memory_mb()
+    clock.lap("other")
+    timing.update(latency_ms(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
+                  test_ms_per_doc=1000 * timing["eval_seconds"] / max(1, test_w.n_docs),  # batched, amortised
+                  peak_cuda_memory_mb=device.peak_memory_mb())
+    clock.lap("latency")
     if job.save_model:
         method.export(model).save_pretrained(job.save_model)
         tokenizer.save_pretrained(job.save_model)
@@ -120,6 +128,14 @@ def fit_transformer(job: FitJob) -> FitResult:
                      context={"test": test_w.stats(), "validation": val_w.stats(), "train": last["train_context"]},
                      cost=_cost(model, device, opts, timing, test_w), precision="bf16" if device.bf16 else "fp32",
                      members=recorded, member_test_logits=members.test_logits)
+
+
+def _add_member_timing(timing: dict, mtiming: dict, tt: dict) -> None:
+    """Add one member's training and test-prediction timings to the fit's."""
+    for k in ("train_seconds", "train_eval_seconds", "train_samples", "train_real_tokens", "train_tokens"):
+        timing[k] += mtiming[k]
+    timing["eval_seconds"] += tt["seconds"]
+    timing["eval_windows"] = tt["windows"]
 
 
 def _tokenized(job: FitJob) -> tuple[object, dict[str, list[list[int]]], float]:

@@ -40,15 +40,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def manifest() -> dict:
-    import torch
-
+@lru_cache(maxsize=1)
+def package_versions() -> dict:
+    """Installed versions of PACKAGES (read once per process: they do not change under a run)."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = md.version(name)
         except md.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def manifest() -> dict:
+    import torch
+
+    versions = dict(package_versions())
     gpu = None
     if torch.cuda.is_available():
         gpu = {"name": torch.cuda.get_device_name(0), "count": torch.cuda.device_count(),

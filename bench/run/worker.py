@@ -69,9 +69,9 @@ def validate_cell(cell: Cell) -> None:
     build(IMBALANCE, cell.imbalance, cell.imbalance_params)
     policy = build(CONTEXT, cell.context, cell.context_params)
     if mspec.kind == "hf":  # window-size checks need the tokenizer's special tokens
-        from bench.fit.loading import load_tokenizer
+        from bench.fit.tokens import tokenizer_for
 
-        policy.check(cell.max_length, load_tokenizer(mspec))
+        policy.check(cell.max_length, tokenizer_for(mspec))  # loaded once per process, reused by the fit
     method = build(METHODS, cell.method, cell.method_params)
     adaptation = build(ADAPT, cell.adapt, cell.adapt_params)
     if mspec.kind != "hf" and (cell.method != "full" or cell.adapt != "none"):

@@ -126,9 +126,15 @@ class Resampling:
 class ImbalanceStrategy(Component):
     members: ClassVar[int] = 1  # > 1: an ensemble, one resampling per member
     needs_two_classes: ClassVar[bool] = False
+    changes_training: ClassVar[bool] = True  # False: acts only after training (post hoc, on logits)
 
     def n_members(self) -> int:
         return self.members
+
+    def training_key(self) -> tuple[str, dict]:
+        """What of this strategy the training sees (bench.run.share hashes it): a post-hoc-only
+        strategy trains exactly like ``none``, so cells differing only in it can share one training."""
+        return (self.name, self.params()) if self.changes_training else ("none", {})
 
     def fit_resample(self, labels: np.ndarray, num_classes: int, seed: int) -> Resampling:
         """Validate, resampling, check the resampling and log class counts before -> after."""

@@ -79,6 +79,7 @@ DEFAULT_TAUS = tuple(round(0.25 * i, 2) for i in range(13))  # 0, 0.25, ..., 3
 @IMBALANCE.register("logit_adjust")
 class LogitAdjust(ImbalanceStrategy):
     summary = "post-hoc logit adjustment f(x) - tau log prior (Menon et al. 2021), tau tuned on validation"
+    changes_training = False  # trains like `none`; only adjust() differs
     tau: float | None = Field(None, ge=0, description="fixed tau; None = tune over `taus` on validation")
     taus: tuple[float, ...] = Field(DEFAULT_TAUS, min_length=1)
     metric: Literal["macro_f1", "balanced_accuracy"] = "macro_f1"
