@@ -24,6 +24,9 @@ DIRECTION: dict[str, int] = {
     "weighted_precision": 1, "weighted_recall": 1, "weighted_f1": 1,
     "roc_auc": 1, "pr_auc": 1, "minority_recall": 1, "minority_f1": 1,
     "ece": -1, "log_loss": -1,
+    # DomainBench's evaluate modules (metrics/, bench run --extra-metric): Matthews correlation is
+    # higher-is-better, the multi-class Brier score lower-is-better
+    "mcc": 1, "brier": -1,
     # cost (lower is better unless a rate)
     "train_seconds": -1, "eval_seconds": -1, "peak_memory_mb": -1, "latency_p50_ms": -1,
     "latency_p95_ms": -1, "train_samples_per_s": 1, "train_tokens_per_s": 1, "eval_samples_per_s": 1,

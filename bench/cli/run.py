@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench.cli.ecosystem import add_ecosystem_args, finish_from_args, report_to_from_args
 from bench.errors import BenchError, ConfigError
 from bench.fit.options import ATTN
 from bench.run.cost import estimate
@@ -105,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cell = cell_from_args(args)
     validate_cell(cell)
+    report_to_from_args(args)
+    finish = finish_from_args(args)  # extra metrics and tracker checked before the cell runs
     planned = plan_cell(cell)  # the id and precision, once
     out = check_writable(args.out)
     if args.save_model:
@@ -118,7 +121,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         path = write_record(out, failed_record(cell, planned.cell_id, err))
         print(f"cell failed: {type(err).__name__}: {err} (record: {path})", file=sys.stderr)
         return 1
+    finish.record(rec)
     path = write_record(out, rec)
+    finish.track(rec)
     print_result(rec, path)
     if args.save_model:
         print(f"fine-tuned model saved to {args.save_model} (load with from_pretrained)")
@@ -137,6 +142,8 @@ def print_result(rec: dict, path: Path | None = None) -> None:
     for k in ("accuracy", "macro_f1", "balanced_accuracy", "minority_recall", "roc_auc", "pr_auc", "ece", "log_loss"):
         if k in m:
             table.add_row(k, f"{m[k]:.4f}")
+    for k in sorted({k for e in (rec.get("extra_metrics") or {}).values() for k in e.get("keys", [])}):
+        table.add_row(f"{k} (evaluate)", f"{m[k]:.4f}")
     for k, fmt in (("train_seconds", "{:.1f}"), ("train_samples_per_s", "{:.1f}"), ("padding_share", "{:.3f}"),
                    ("eval_samples_per_s", "{:.1f}"), ("latency_p50_ms", "{:.1f}"), ("peak_memory_mb", "{:.0f}")):
         if t.get(k) is not None:
@@ -175,6 +182,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray")
     spec = load_matrix(args.matrix)
+    report_to_from_args(args, spec)
+    finish = finish_from_args(args, spec, experiment=spec.name)
     plan = plan_matrix(spec, args.out, only=args.only)
     if args.dry_run:
         estimates, basis = estimate(plan)
@@ -182,7 +191,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         return 0
     quiet()
     outcome = run_matrix(plan, executor=args.executor, workers=args.workers, address=args.address,
-                         retry_failed=args.retry_failed, progress=MatrixProgress())
+                         retry_failed=args.retry_failed, progress=MatrixProgress(),
+                         on_record=finish.written if finish else None)
+    for cid, rec in plan.records.items():  # resumed: earlier ok records get missing extras, tracking
+        if finish and cid not in outcome.ran and rec.get("status") == "ok":
+            finish.written(plan.out, cid)
     print_outcome(outcome, read_outcome_records(outcome))
     return outcome.exit_code
 
@@ -199,6 +212,7 @@ def add_parser(sub) -> None:
     p.add_argument("--latency-docs", type=int, default=None, metavar="N",
                    help="documents the latency probe times one at a time (default: the cell's latency_docs, at "
                         "most 8; runtime: BENCH_LATENCY_DOCS, not in the cell)")
+    add_ecosystem_args(p)
     add_matrix_args(p)
     p.set_defaults(run=run)
 

@@ -16,6 +16,8 @@ inherits; ``bench run --attn/--compile`` set them for the workers. They stay out
 - ``BENCH_CACHE`` -- the cache root (bench.store.cache_root; default ``~/.cache/domainbench``);
 - ``BENCH_TASKS_DIR`` / ``BENCH_CORPORA_DIR`` -- where task / corpus YAML files are found
   (bench.spec.task.repo_dir; default the repository's ``tasks/`` and ``corpora/``);
+- ``BENCH_REPORT_TO=tensorboard,wandb,...`` -- the Trainer's own logging integrations
+  (``bench run --report-to``; :func:`report_to`; default none);
 - ``BENCH_LOCK_STALE_S`` -- seconds after which a cell lock without heartbeat is stale
   (bench.run.lock; default 180; shared by every runner on a results folder);
 - ``BENCH_LATENCY_DOCS=N`` -- documents the latency probe times one at a time (``bench run
@@ -70,6 +72,15 @@ def runtime_env(**values: str | None):
         yield
     finally:
         put(saved.items())
+
+
+def report_to() -> str | list[str]:
+    """``BENCH_REPORT_TO=tensorboard,wandb`` (``bench run --report-to``): the Trainer's own logging
+    integrations (TrainingArguments.report_to); unset or ``none`` = none. A runtime option: logging
+    changes no prediction. The Trainer's output folder is temporary: point the integration at a
+    lasting place (e.g. ``TENSORBOARD_LOGGING_DIR``, ``WANDB_PROJECT``)."""
+    names = [v.strip() for v in os.environ.get("BENCH_REPORT_TO", "").split(",") if v.strip()]
+    return "none" if not names or names == ["none"] else names
 
 
 DEFAULT_LATENCY_DOCS = 8  # the cheap default probe; --latency-docs N asks for more

@@ -21,7 +21,7 @@ from bench.errors import ConfigError
 from bench.fit.base import Clock, FitJob, FitResult, fit_members, val_score
 from bench.fit.device import Device, pick_device
 from bench.fit.loading import classifier
-from bench.fit.options import RuntimeOptions, latency_docs
+from bench.fit.options import RuntimeOptions, latency_docs, report_to
 from bench.fit.trainer import WindowDataset, single_pass_args, trainer_class
 from bench.metrics import classification_metrics, softmax
 from bench.spec.cell import Cell
@@ -105,7 +105,7 @@ def fit_transformer(job: FitJob) -> FitResult:
         clock.lap("predict")
         vdoc = policy.aggregate(vl, val_w.doc_index, val_w.n_docs)
         tdoc = policy.aggregate(tl, test_w.doc_index, test_w.n_docs)
-        _add_member_timing(timing, mtiming, tt)
+        _add_member_timing(timing, mtiming, tt, m)
         best = mtiming.get("best_val_score")
         if best is None:  # a single pass (see single_pass_args): validation scored here instead
             best = val_score(job, vdoc)
@@ -130,12 +130,14 @@ def fit_transformer(job: FitJob) -> FitResult:
                      members=recorded, member_test_logits=members.test_logits)
 
 
-def _add_member_timing(timing: dict, mtiming: dict, tt: dict) -> None:
+def _add_member_timing(timing: dict, mtiming: dict, tt: dict, m: int) -> None:
     """Add one member's training and test-prediction timings to the fit's."""
     for k in ("train_seconds", "train_eval_seconds", "train_samples", "train_real_tokens", "train_tokens"):
         timing[k] += mtiming[k]
     timing["eval_seconds"] += tt["seconds"]
     timing["eval_windows"] = tt["windows"]
+    if m == 0:  # the Trainer's per-epoch training losses (ensembles: also members[].loss_curve)
+        timing["loss_curve"] = mtiming["loss_curve"]
 
 
 def _tokenized(job: FitJob) -> tuple[object, dict[str, list[list[int]]], float]:
@@ -187,7 +189,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
             gradient_accumulation_steps=tp.grad_accum, seed=seed, data_seed=seed,
             eval_strategy="epoch", save_strategy="epoch", save_only_model=True, save_total_limit=1,
             load_best_model_at_end=True, metric_for_best_model=main, greater_is_better=True,
-            logging_strategy="epoch", report_to="none", disable_tqdm=True,
+            logging_strategy="epoch", report_to=report_to(), disable_tqdm=True,
             bf16=device.bf16, use_cpu=device.kind == "cpu", dataloader_num_workers=0,
             remove_unused_columns=False, torch_compile=RuntimeOptions.from_env().compile,
         ), **single_pass_args(tp), **extra_args})

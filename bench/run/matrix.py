@@ -39,9 +39,11 @@ class Outcome:
 
 
 def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1, address: str | None = None,
-               retry_failed: bool = False, progress=None) -> Outcome:
+               retry_failed: bool = False, progress=None, on_record: Callable[[str, str], None] | None = None
+               ) -> Outcome:
     """Run every runnable cell of ``plan``; cells locked by a live runner are retried until that
-    runner lets go (then usually found done)."""
+    runner lets go (then usually found done). ``on_record(out, cell_id)`` runs in this process after
+    each ok record is written (bench.run.finish: extra metrics, tracking)."""
     from bench.run.executors import EXECUTORS, Job
 
     check_writable(plan.out)
@@ -62,6 +64,8 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
                 busy.append(res["id"])
                 return
             outcome.ran[res["id"]] = res
+            if on_record is not None and res["status"] == "ok":
+                on_record(str(plan.out), res["id"])
             if progress is not None:
                 progress.done(index[res["id"]], res)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -92,10 +92,16 @@ class MatrixSpec(_Strict):
     overrides: list[Override] = Field(default_factory=list)
     exclude: list[dict[str, Any]] = Field(default_factory=list)
     include: list[dict[str, Any]] = Field(default_factory=list)
+    # runtime, not in any cell id (they change no training): evaluate modules computed on every
+    # cell's test predictions (bench.record.evaluate_metrics), the tracker every record is logged to
+    # (bench.run.track), the Trainer's own integrations (TrainingArguments.report_to)
+    extra_metrics: list[str] = Field(default_factory=list)
+    track: Literal["mlflow"] | None = None
+    report_to: list[str] = Field(default_factory=list)
     path: str | None = Field(None, exclude=True)
 
     @field_validator("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds",
-                     mode="before")
+                     "extra_metrics", "report_to", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return v if isinstance(v, list) else [v]
