@@ -4,15 +4,19 @@ A baseline file is versioned JSON (its own ``schema_version``, independent of th
 schema). Per configuration (a cell minus its seed, keyed by ``bench.record.frame.config_id``):
 metric and timing summaries (mean, std, median, n, per-seed values), the task, its version and
 data fingerprint, and the per-document test predictions of every seed (for the paired bootstrap
-when seeds are few). At file level: the run's manifest, the calibration workload's time on the
+when seeds are few). At file level: the run's manifest, the calibration workload
+(``bench.gate.calibrate``: its description, every repeat's seconds, their median and spread) on the
 machine that made the baseline, and the tolerances::
 
     "tolerances": {"default": 0.02,                      # absolute drop allowed, metric units
                    "metrics": {"log_loss": 0.05},        # per metric
                    "configs": {"<config_id>": {"macro_f1": 0.1}}},   # per configuration
-    "time_factor": 1.5, "alpha": 0.05
+    "time_factor": 2.0, "max_spread": 0.25, "alpha": 0.05
 
 Readers refuse newer schemas, corrupt files and tolerances of the wrong type (BenchError, exit 2).
+Schema 1 (a 6 ms MLP calibration) is upgraded on read with its calibration set aside under
+``calibration_v1``: ``bench check`` then judges quality and says timings are not judged until the
+baseline is regenerated.
 """
 
 from __future__ import annotations
@@ -25,18 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, ConfigError, SchemaError
+from bench.gate.calibrate import MAX_SPREAD
 from bench.metrics import DIRECTION
 from bench.record.frame import mean_std
 from bench.record.io import iter_records
 from bench.store import write_json_atomic
 
-BASELINE_SCHEMA_VERSION = 1
+BASELINE_SCHEMA_VERSION = 2
 KIND = "domainbench-baseline"
 DEFAULT_METRICS = ("accuracy", "macro_f1")
 DEFAULT_TIMINGS = ("train_seconds",)
 DEFAULT_TOLERANCE = 0.02
 METRIC_TOLERANCES = {"log_loss": 0.05, "ece": 0.03}
-DEFAULT_TIME_FACTOR = 1.5
+DEFAULT_TIME_FACTOR = 2.0
+DEFAULT_MAX_SPREAD = MAX_SPREAD
 DEFAULT_ALPHA = 0.05
 PROBA_DECIMALS = 4
 
@@ -104,7 +110,8 @@ def as_records(cid: str, entry: dict[str, Any]) -> list[dict]:
 
 def build_baseline(results_dir: str | Path, metrics: list[str] | None = None, timings: list[str] | None = None,
                    tolerances: dict[str, float] | None = None, time_factor: float = DEFAULT_TIME_FACTOR,
-                   alpha: float = DEFAULT_ALPHA, calibration: dict | None = None) -> dict[str, Any]:
+                   alpha: float = DEFAULT_ALPHA, calibration: dict | None = None,
+                   max_spread: float = DEFAULT_MAX_SPREAD) -> dict[str, Any]:
     """The baseline of a finished results folder (every configuration must have succeeded)."""
     metrics = list(metrics or DEFAULT_METRICS)
     timings = list(DEFAULT_TIMINGS if timings is None else timings)
@@ -123,7 +130,7 @@ def build_baseline(results_dir: str | Path, metrics: list[str] | None = None, ti
         "tolerances": {"default": DEFAULT_TOLERANCE, "metrics": {**{m: t for m, t in METRIC_TOLERANCES.items()
                                                                      if m in metrics}, **(tolerances or {})},
                        "configs": {}},
-        "time_factor": time_factor, "alpha": alpha, "calibration": calibration,
+        "time_factor": time_factor, "max_spread": max_spread, "alpha": alpha, "calibration": calibration,
         "manifest": ok.get("manifest"), "configs": configs,
     }
     validate(base, "bench baseline")
@@ -165,6 +172,21 @@ def validate(base: dict[str, Any], source: str) -> None:
     alpha = base.get("alpha", DEFAULT_ALPHA)
     if not _number(alpha) or not 0 < alpha < 1:
         raise ConfigError(f"{source}: alpha must be a number in (0, 1), got {alpha!r}")
+    spread = base.get("max_spread", DEFAULT_MAX_SPREAD)
+    if not _number(spread) or spread <= 0:
+        raise ConfigError(f"{source}: max_spread must be a number > 0, got {spread!r}")
+    _calibration(base.get("calibration"), source)
+
+
+def _calibration(cal: Any, source: str) -> None:
+    if cal is None:
+        return
+    ok = (isinstance(cal, dict) and isinstance(cal.get("workload"), dict) and isinstance(cal.get("repeats"), list)
+          and cal["repeats"] and all(_number(t) and t > 0 for t in cal["repeats"])
+          and _number(cal.get("seconds")) and cal["seconds"] > 0 and _number(cal.get("spread")))
+    if not ok:
+        raise SchemaError(f"{source}: calibration must hold workload, repeats (seconds > 0), seconds and spread "
+                          "(regenerate the baseline with bench baseline)")
 
 
 def _tolerance(value: Any, where: str) -> None:
@@ -202,6 +224,9 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
     if version > BASELINE_SCHEMA_VERSION:
         raise SchemaError(f"baseline {path}: schema_version {version} is newer than this DomainBench supports "
                           f"({BASELINE_SCHEMA_VERSION}); upgrade DomainBench to read it")
+    if version == 1:  # a 6 ms MLP calibration: too short to measure a machine; kept, not used
+        base = {**base, "schema_version": 2, "calibration": None, "calibration_v1": base.get("calibration"),
+                "time_factor": DEFAULT_TIME_FACTOR}
     validate(base, f"baseline {path}")
     return base
 

@@ -9,10 +9,13 @@ its tolerance *and* is beyond noise at level ``alpha``:
   predictions (``bench.report.stats.paired_bootstrap``), one-sided: with one seed, seed noise
   cannot be estimated, but test-set sampling noise can, paired on the same documents.
 
-Speed: a timing regresses when its median over seeds, divided by a calibration workload timed
-on the same machine when the baseline was made and again now, grew by more than ``time_factor``
-(rates such as samples/s are inverted first). A slower machine slows the workload too, so it
-does not fail the gate.
+Speed: a timing regresses when its median over seeds got slower in raw seconds *and* its
+slowdown, divided by the calibration workload's (``bench.gate.calibrate``: tiny-bert training
+steps, timed when the baseline was made and again now, on the machine at hand), exceeds
+``time_factor`` (rates such as samples/s are inverted first). A slower machine slows the workload
+too, so it does not fail the gate; a raw speed-up never does. When either calibration is too
+noisy (spread of its repeats above ``max_spread``), missing, or of another workload, timings are
+not judged (said in the output; quality is still judged).
 
 Exit codes: 0 clean, 1 regression (or a failed / missing configuration), 2 bad input.
 """
@@ -21,40 +24,20 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench.errors import BenchError
-from bench.gate.baseline import as_records, config_stats, read_baseline, read_records, tolerance
+from bench.gate.baseline import (
+    DEFAULT_TIME_FACTOR,
+    as_records,
+    config_stats,
+    read_baseline,
+    read_records,
+    tolerance,
+)
+from bench.gate.calibrate import MAX_SPREAD, NAME, calibrate
 from bench.metrics import DIRECTION
-
-WORKLOAD = "torch MLP 256-256-256-8, batch 32, fwd+bwd+AdamW x10 steps, fp32, median of 5"
-
-
-def calibrate(repeats: int = 5, steps: int = 10) -> dict[str, Any]:
-    """Time a fixed small training workload (the kind of work the gate's cells do) on this machine."""
-    import torch
-
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.GELU(), torch.nn.Linear(256, 256),
-                                    torch.nn.GELU(), torch.nn.Linear(256, 8))
-        x, y = torch.randn(32, 256), torch.randint(0, 8, (32,))
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-    def run() -> float:
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-        return time.perf_counter() - t0
-
-    run()  # warm-up
-    times = [run() for _ in range(repeats)]
-    return {"workload": WORKLOAD, "seconds": statistics.median(times), "threads": torch.get_num_threads()}
 
 
 @dataclass
@@ -90,7 +73,8 @@ class CheckResult:
                          disable_numparse=True)
         counts = {v: sum(r.verdict == v for r in self.rows) for v in ("REGRESSION", "FAILED", "missing", "new")}
         tail = (f"bench check: {'FAIL' if self.failing else 'PASS'} — {counts['REGRESSION']} regression(s), "
-                f"{counts['FAILED']} failed, {counts['missing']} missing, {counts['new']} new configuration(s)")
+                f"{counts['FAILED']} failed, {counts['missing']} missing, {counts['new']} new configuration(s)"
+                + ("; timings not judged" if any(r.verdict == "not judged" for r in self.rows) else ""))
         return "\n".join([*self.header, table, tail])
 
 
@@ -172,43 +156,72 @@ def _bootstrap(now_recs: list[dict], base_recs: list[dict], metric: str, alpha: 
 
 
 def timing_row(b: dict, n: dict, name: str, scale: float | None, factor: float) -> Row:
+    """One timing's verdict; ``scale`` is the calibration's now/baseline time, None when not judged."""
     sb, sn = b["timing"].get(name), n["timing"].get(name)
     if not sb or sb.get("median") is None or not sn or sn.get("median") is None or not sb["median"] or not sn["median"]:
         return Row(b["label"], name, "—", "—", "—", "n/a", "not measured on both sides")
     raw = sn["median"] / sb["median"]
     slowdown = raw if DIRECTION.get(name, -1) < 0 else 1 / raw
-    normalised = slowdown / scale if scale else slowdown
-    how = "calibrated" if scale else "uncalibrated: no calibration on one side"
-    failing = normalised > factor
-    return Row(b["label"], name, f"{sb['median']:.4g} (median)", f"{sn['median']:.4g} (median)",
-               f"×{raw:.2f} raw", "REGRESSION" if failing else "ok",
-               f"slowdown ×{normalised:.2f} {how} {'>' if failing else '≤'} ×{factor:g}", failing)
+    row = Row(b["label"], name, f"{sb['median']:.4g} (median)", f"{sn['median']:.4g} (median)", f"×{raw:.2f} raw",
+              "not judged", f"raw slowdown ×{slowdown:.2f}; see the calibration line")
+    if scale is None:
+        return row
+    calibrated = slowdown / scale
+    row.failing = slowdown > 1 and calibrated > factor
+    row.verdict = "REGRESSION" if row.failing else "ok"
+    why = "" if slowdown > 1 or calibrated <= factor else " (faster in raw seconds: never a regression)"
+    row.evidence = f"slowdown ×{calibrated:.2f} calibrated {'>' if calibrated > factor else '≤'} ×{factor:g}{why}"
+    return row
+
+
+def _cal_line(side: str, cal: dict) -> str:
+    reps = " ".join(f"{t:.3f}" for t in cal.get("repeats") or [])
+    return (f"calibration {side}: median {cal['seconds']:.3f} s of [{reps}] s, spread {cal.get('spread', math.nan):.2f} "
+            f"({(cal.get('workload') or {}).get('threads', '?')} torch thread(s))")
+
+
+def calibration_scale(base_cal: dict | None, now_cal: dict | None, max_spread: float) -> tuple[float | None, list[str]]:
+    """(now / baseline calibration time, header lines), or (None, lines saying why timings are not judged)."""
+    if not base_cal or not isinstance(base_cal.get("workload"), dict) or base_cal["workload"].get("name") != NAME:
+        return None, ["timings not judged: the baseline has no calibration of the current workload "
+                      "(regenerate the baseline: bench baseline --results DIR --out FILE)"]
+    lines = [_cal_line("baseline", base_cal), _cal_line("now", now_cal)]
+    if base_cal["workload"] != now_cal.get("workload"):
+        diff = sorted(k for k in {**base_cal["workload"], **now_cal["workload"]}
+                      if base_cal["workload"].get(k) != now_cal["workload"].get(k))
+        return None, lines + [f"timings not judged: calibration workloads differ in {', '.join(diff)} "
+                              "(same thread settings as the baseline, or regenerate it)"]
+    worst = max(float(base_cal["spread"]), float(now_cal["spread"]))
+    if worst > max_spread:
+        return None, lines + [f"timings not judged: calibration too noisy (spread {worst:.2f} > {max_spread:g})"]
+    scale = now_cal["seconds"] / base_cal["seconds"]
+    return scale, lines + [f"this machine now takes ×{scale:.2f} the baseline's calibration time"]
 
 
 def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float | None = None,
-          alpha: float | None = None, calibration: dict | None = None) -> CheckResult:
+          alpha: float | None = None, calibration: dict | None = None,
+          max_spread: float | None = None) -> CheckResult:
     """Compare a results folder with a baseline file. Raises BenchError on bad input (exit 2)."""
     base = read_baseline(baseline_path)
     if time_factor is not None and (not math.isfinite(time_factor) or time_factor < 1):
         raise BenchError(f"--time-factor must be a number >= 1, got {time_factor}")
     if alpha is not None and not 0 < alpha < 1:
         raise BenchError(f"--alpha must be in (0, 1), got {alpha}")
-    factor = float(time_factor if time_factor is not None else base.get("time_factor", 1.5))
+    if max_spread is not None and (not math.isfinite(max_spread) or max_spread <= 0):
+        raise BenchError(f"--max-spread must be a number > 0, got {max_spread}")
+    factor = float(time_factor if time_factor is not None else base.get("time_factor", DEFAULT_TIME_FACTOR))
     alpha = float(alpha if alpha is not None else base.get("alpha", 0.05))
+    max_spread = float(max_spread if max_spread is not None else base.get("max_spread", MAX_SPREAD))
     records = read_records(results_dir)
     now = config_stats(records, base["metrics"], base["timings"])
     _comparable(base, now, str(baseline_path))
-    cal_b = (base.get("calibration") or {}).get("seconds")
-    cal_n = None
-    if base["timings"]:
-        calibration = calibration or calibrate()
-        cal_n = calibration.get("seconds")
-    scale = cal_n / cal_b if cal_b and cal_n else None
     header = [f"bench check: {results_dir} against {baseline_path} ({len(base['configs'])} configurations, "
-              f"made {base.get('created_at', '?')}); alpha {alpha:g}, time factor ×{factor:g}"]
-    if scale:
-        header.append(f"calibration workload: baseline {cal_b:.4f} s, now {cal_n:.4f} s "
-                      f"(this machine ×{scale:.2f} the baseline's time)")
+              f"made {base.get('created_at', '?')}); alpha {alpha:g}, time factor ×{factor:g}, "
+              f"max calibration spread {max_spread:g}"]
+    scale = None
+    if base["timings"]:
+        scale, lines = calibration_scale(base.get("calibration"), calibration or calibrate(), max_spread)
+        header += lines
     from bench.record.frame import config_id
 
     by_config: dict[str, list[dict]] = {}
