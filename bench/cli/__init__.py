@@ -14,7 +14,7 @@ import sys
 
 from bench.errors import BenchError
 
-GROUPS = ("ls", "run", "report", "gate", "perf")
+GROUPS = ("ls", "run", "report", "gate", "perf", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

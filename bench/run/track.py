@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
@@ -132,14 +131,7 @@ def make_tracker(name: str | None, experiment: str) -> MlflowTracker | None:
     return MlflowTracker(experiment)
 
 
-def track_paths(tracker: MlflowTracker, paths: list[Path]) -> tuple[int, int]:
-    """Log the records at ``paths``: (runs added, records skipped: failed or already tracked)."""
-    from bench.record.io import read_record
-
-    added = skipped = 0
-    for path in paths:
-        if tracker.log(read_record(path)):
-            added += 1
-        else:
-            skipped += 1
-    return added, skipped
+def track_records(tracker: MlflowTracker, records: list[dict]) -> tuple[int, int]:
+    """Log ``records``: (runs added, records skipped: failed or already tracked)."""
+    added = sum(1 for rec in records if tracker.log(rec))
+    return added, len(records) - added
