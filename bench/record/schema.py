@@ -21,11 +21,11 @@ if TYPE_CHECKING:  # annotations only: reading records needs neither pandas nor 
     from bench.data.prepare import TaskData
     from bench.fit.base import FitResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the quality section (bench.record.quality)
 
 
 class RunRecord(TypedDict, total=False):
-    """The sections of a record (schema version 1). ``ok`` records have all but ``error``."""
+    """The sections of a record (schema version 2). ``ok`` records have all but ``error``."""
 
     schema_version: int
     cell_id: str  # computed once at planning (bench.run.ids)
@@ -36,6 +36,7 @@ class RunRecord(TypedDict, total=False):
     model: dict[str, Any]  # ModelSpec.identity() + label + random_init
     metrics: dict[str, float]  # bench.metrics.classification_metrics on the test split
     main_score: float
+    quality: dict[str, Any]  # majority baseline, predicted classes, degenerate + reason (record.quality)
     per_class: dict[str, Any]
     confusion_matrix: list[list[int]]
     roc_curves: dict[str, Any]
@@ -56,7 +57,18 @@ class RunRecord(TypedDict, total=False):
     finished_at: str
 
 
-UPGRADES: dict[int, Any] = {}  # from_version -> function(record) -> record of from_version + 1
+def _v1_to_v2(rec: dict[str, Any]) -> dict[str, Any]:
+    """v2 adds ``quality``, computed from what v1 stored (predictions, training class counts, labels,
+    main score); an ok record lacking those fields stays without it."""
+    from bench.record.quality import quality_of_record
+
+    rec = {**rec, "schema_version": 2}
+    if rec.get("status") == "ok" and (q := quality_of_record(rec)) is not None:
+        rec["quality"] = q
+    return rec
+
+
+UPGRADES: dict[int, Any] = {1: _v1_to_v2}  # from_version -> function(record) -> record of from_version + 1
 
 
 def upgrade(rec: dict[str, Any], source: str = "record") -> dict[str, Any]:
@@ -112,6 +124,7 @@ def ok_record(cid: str, cell: Cell, data: TaskData, model: dict[str, Any], compo
     ``method`` and the ``adapt`` section; ``scored`` the test predictions and their metrics."""
     from bench.metrics import confusion, per_class, roc_curves
     from bench.record.manifest import manifest
+    from bench.record.quality import quality_section
 
     strategy, policy, method = components["strategy"], components["policy"], components["method"]
     test, proba, k = data.splits["test"], scored.proba, data.num_labels
@@ -127,6 +140,9 @@ def ok_record(cid: str, cell: Cell, data: TaskData, model: dict[str, Any], compo
             "minority_class": data.label_names[scored.minority], "prep": data.stats,
         },
         "model": model, "metrics": scored.metrics, "main_score": scored.metrics[data.spec.main_score],
+        "quality": quality_section(test.labels, proba.argmax(axis=1), data.label_names,
+                                   data.splits["train"].counts(k), data.spec.main_score, scored.metrics,
+                                   scored.minority),
         "per_class": per_class(test.labels, proba, data.label_names),
         "confusion_matrix": confusion(test.labels, proba, k),
         "roc_curves": roc_curves(test.labels, proba, data.label_names),

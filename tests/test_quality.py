@@ -1,0 +1,101 @@
+"""Degenerate-result detection (the record's quality section), the majority-class reference row and
+the record schema upgrade 1 -> 2 that adds the section to older results folders."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from bench.errors import SchemaError
+from bench.metrics import classification_metrics
+from bench.record.io import iter_records, read_record
+from bench.record.quality import MARGIN, majority_metrics, majority_row, quality_section
+from bench.record.schema import SCHEMA_VERSION
+from bench.run.ids import plan_cell
+from bench.run.worker import run_cell
+
+NAMES = ["neg", "neu", "pos"]
+Y = np.array([2] * 12 + [0] * 5 + [1] * 3)  # test labels; pos is the majority
+TRAIN_COUNTS = [10, 4, 30]
+
+
+def onehot(pred):
+    return np.eye(3)[np.asarray(pred)]
+
+
+def test_learning_rate_zero_cell_is_degenerate(tiny_cell):
+    broken = dataclasses.replace(tiny_cell, train=tiny_cell.train.model_copy(update={"learning_rate": 0.0}))
+    rec = run_cell(plan_cell(broken))
+    q = rec["quality"]
+    assert q["degenerate"] is True and q["predicted_classes"] == 1
+    assert q["reason"].startswith(f"predicts one class ({q['majority_class']})")
+    assert q["majority_class"] == rec["task"]["label_names"][int(np.argmax(rec["task"]["class_counts"]["train"]))]
+    assert set(q["majority"]) == set(rec["metrics"]) and q["majority_score"] == q["majority"]["macro_f1"]
+
+
+def _section(pred, macro_f1):
+    metrics = {**classification_metrics(Y, onehot(pred), NAMES), "macro_f1": macro_f1}
+    return quality_section(Y, pred, NAMES, TRAIN_COUNTS, "macro_f1", metrics)
+
+
+def test_margin_rule_just_below_and_above():
+    pred = np.where(np.arange(len(Y)) % 4 == 0, (Y + 1) % 3, Y)  # three classes predicted
+    maj = majority_metrics(Y, 2, NAMES)["macro_f1"]
+    below, above = _section(pred, maj + MARGIN - 1e-4), _section(pred, maj + MARGIN + 1e-4)
+    assert below["majority_score"] == pytest.approx(maj) and below["majority_class"] == "pos"
+    assert below["degenerate"] is True and "not above the majority baseline" in below["reason"]
+    assert f"by margin {MARGIN:g}" in below["reason"]
+    assert above["degenerate"] is False and above["reason"] is None and above["predicted_classes"] == 3
+
+
+def test_one_class_rule_needs_two_true_classes():
+    assert _section(np.full(len(Y), 0), 0.9)["reason"].startswith("predicts one class (neg)")
+    one = quality_section([1, 1, 1], [1, 1, 1], NAMES, TRAIN_COUNTS, "accuracy", {"accuracy": 1.0})
+    assert "predicts one class" not in (one["reason"] or "")
+
+
+def v1_record(pred, seed=0, task="t"):
+    cell = {"task": task, "model": "m", "method": "full", "imbalance": "none", "context": "head",
+            "max_length": 64, "seed": seed}
+    metrics = classification_metrics(Y, onehot(pred), NAMES, minority=1)
+    return {"schema_version": 1, "cell_id": f"c{seed}", "status": "ok", "cell": cell,
+            "task": {"label_names": NAMES, "main_score": "macro_f1", "minority_class": "neu",
+                     "class_counts": {"train": TRAIN_COUNTS, "test": np.bincount(Y).tolist()}},
+            "metrics": metrics, "main_score": metrics["macro_f1"],
+            "predictions": {"labels": Y.tolist(), "pred": np.asarray(pred).tolist()}}
+
+
+def test_upgrade_v1_record_gains_quality(tmp_path):
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "a.json").write_text(json.dumps(v1_record(np.full(len(Y), 2))))
+    (tmp_path / "records" / "b.json").write_text(json.dumps(v1_record(Y, seed=1)))
+    bare = {"schema_version": 1, "cell_id": "x", "status": "ok", "metrics": {"accuracy": 0.5}}
+    (tmp_path / "records" / "c.json").write_text(json.dumps(bare))
+    a, b, c = iter_records(tmp_path)
+    assert SCHEMA_VERSION == 2 and a["schema_version"] == b["schema_version"] == c["schema_version"] == 2
+    assert a["quality"]["degenerate"] and a["quality"]["reason"].startswith("predicts one class (pos)")
+    assert a["quality"]["majority"] == pytest.approx(a["metrics"])  # the record *is* the majority baseline
+    assert b["quality"]["degenerate"] is False and b["quality"]["predicted_classes"] == 3
+    assert "minority_recall" in b["quality"]["majority"] and "quality" not in c  # too little stored to judge
+
+
+def test_newer_record_is_still_refused(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({**v1_record(Y), "schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(SchemaError, match="newer than this DomainBench supports"):
+        read_record(path)
+
+
+def test_majority_row_from_records(tmp_path):
+    (tmp_path / "records").mkdir()
+    for seed, pred in enumerate([Y, np.full(len(Y), 0)]):
+        (tmp_path / "records" / f"{seed}.json").write_text(json.dumps(v1_record(pred, seed)))
+    recs = list(iter_records(tmp_path))
+    row = majority_row(recs)
+    expected = majority_metrics(Y, 2, NAMES, minority=1)
+    assert row["config"] == "majority class (no training)" and row["majority_class"] == "pos"
+    assert row["main_score"] == pytest.approx(expected["macro_f1"]) and row["n"] == 2 and row["test_splits"] == 1
+    assert row["metrics"]["accuracy"] == pytest.approx(12 / 20)
+    with pytest.raises(ValueError, match="one task"):
+        majority_row(recs + [{**recs[0], "cell": {**recs[0]["cell"], "task": "other"}}])
