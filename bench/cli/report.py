@@ -25,19 +25,27 @@ def _is_folder(out: Path, fmt: str) -> bool:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bench.record.io import check_writable
-    from bench.report import tables
+    from bench.report import axis_tables, tables
 
     if args.resamples < 1:
         raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
     from bench.report.aggregate import build_board, load_record_set
+    from bench.report.planned import resolve_plan
 
+    if args.reference is not None and args.axis is None:
+        raise ConfigError("--reference needs --axis AXIS")
+    if args.out is None and args.format == "html":
+        raise ConfigError("--format html writes a site folder: give --out FOLDER")
     res = load_record_set(args.results)
-    board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples)
+    planned, note = resolve_plan(res, args.matrix)
+    board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples,
+                        planned=planned, plan_note=note)
+    first_model = str(planned.frame["model"].iloc[0]) if planned is not None else None
+    views = _axis_views(res, board, args, first_model)
     title = f"DomainBench report: {Path(args.results).resolve().name}" + (f" · {args.task}" if args.task else "")
+    view = views.get(args.axis) if args.axis else None
     if args.out is None:
-        if args.format == "html":
-            raise ConfigError("--format html writes a site folder: give --out FOLDER")
-        print(tables.render(board, args.format, title), end="")
+        print(axis_tables.render(view, args.format, title) if view else tables.render(board, args.format, title), end="")
         return 0
     out = Path(args.out)
     folder = _is_folder(out, args.format)
@@ -45,9 +53,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=".report.", dir=out.parent if not folder else out))
     try:
         if folder:
-            _write_folder(res, board, tmp, args.format, title)
+            _write_folder(res, board, tmp, args.format, title, views, view)
         else:
-            (tmp / out.name).write_text(tables.render(board, args.format, title), encoding="utf-8")
+            text = axis_tables.render(view, args.format, title) if view else tables.render(board, args.format, title)
+            (tmp / out.name).write_text(text, encoding="utf-8")
         for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
             dest = (out if folder else out.parent) / path.relative_to(tmp)
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -62,16 +71,43 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_folder(res, board, tmp: Path, fmt: str, title: str) -> None:
-    from bench.report import plots, site, tables
+def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -> dict:
+    """axis -> AxisView: the one ``--axis`` asks for (its errors are the user's), or, for an HTML
+    site, every axis with two or more values (an axis without its default reference is noted)."""
+    from bench.errors import BenchError
+    from bench.report.axis import build_axis, varying_axes
+
+    def view(axis: str, reference: str | None = None):
+        return build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+
+    if args.axis:
+        return {args.axis: view(args.axis, args.reference)}
+    views = {}
+    for axis in varying_axes(res) if args.format == "html" else []:
+        try:
+            views[axis] = view(axis)
+        except BenchError as err:
+            board.notes.append(f"axis {axis}: no page ({err})")
+    return views
+
+
+def _write_folder(res, board, tmp: Path, fmt: str, title: str, views: dict, view=None) -> None:
+    from bench.report import axis_tables, plots, site, tables
 
     tasks = sorted(board.cells["task"].unique()) if "task" in board.cells else None
     index = plots.make_plots(res, board.metric, tmp / "plots", tasks, per_config=fmt == "html")
+    drawn = {}
+    for axis, v in views.items():
+        plots.forest(v, tmp / "plots" / f"axis_{axis}.png")
+        drawn[axis] = (v, f"plots/axis_{axis}.png")
     if fmt == "html":
-        site.write_site(res, board, tmp, index, title)
+        site.write_site(res, board, tmp, index, title, drawn)
         return
     listed = [src for entry in index["tasks"].values() for src in entry.values()]
-    text = tables.render(board, fmt, title, plots=listed) if fmt == "md" else tables.render(board, fmt, title)
+    if view is not None:
+        text = axis_tables.render(view, fmt, title, plot=drawn[view.axis][1] if fmt == "md" else None)
+    else:
+        text = tables.render(board, fmt, title, plots=listed) if fmt == "md" else tables.render(board, fmt, title)
     (tmp / FORMATS[fmt]).write_text(text, encoding="utf-8")
 
 
@@ -134,7 +170,12 @@ def add_parser(sub) -> None:
     p.add_argument("--rows", default=None, help=f"comma list of {GROUPS} (default: config)")
     p.add_argument("--cols", default=None, help="comma list, as --rows (default: task)")
     p.add_argument("--task", default=None, help="only this task")
-    p.add_argument("--resamples", type=int, default=1000, help="paired-bootstrap resamples for the vs-best marks")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (vs-best marks, intervals, axis view)")
+    p.add_argument("--axis", default=None, help="imbalance | context | method | adapt | model | max_length; axis view: each value of AXIS vs a reference, paired over configurations differing only in AXIS")
+    p.add_argument("--reference", default=None, help="reference value of --axis (default: none / head / full / none / "
+                   "the first model / the smallest length)")
+    p.add_argument("--matrix", default=None, help="the matrix file the results were planned from (default: the "
+                   "matrix named in the records): never-planned cells are not called missing")
     p.set_defaults(run=run)
 
     p = sub.add_parser("compare", help="paired significance of configuration A vs B (bootstrap CI + McNemar)")

@@ -179,3 +179,25 @@ def make_plots(res: RecordSet, metric: str, out: Path, tasks: list[str] | None =
                 e["confusion"] = f"{rel}/confusion_{cid}.png"
             index["configs"][cid] = e
     return index
+
+
+def forest(view, path: Path) -> None:
+    """Axis view (bench.report.axis.AxisView): Δ vs the reference with its CI, per value and task;
+    pooled rows as black diamonds."""
+    plt = _pyplot()
+    rows = view.rows[view.rows["kind"] == "pairs"].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 1.4 + 0.32 * max(len(rows), 1)))
+    for i, r in rows.iterrows():
+        pooled = r["task"] == "pooled"
+        err = [[max(r["diff"] - r["ci_low"], 0)], [max(r["ci_high"] - r["diff"], 0)]]
+        ax.errorbar([r["diff"]], [i], xerr=err, fmt="D" if pooled else "o", c="black" if pooled else "tab:blue",
+                    capsize=3, ms=6 if pooled else 4)
+    if rows.empty:
+        ax.text(0.5, 0.5, "no matched pairs", ha="center", va="center", transform=ax.transAxes)
+    ax.axvline(0, ls=":", c="grey", lw=1)
+    ax.set_yticks(range(len(rows)), [f"{r.value} · {r.task}" for r in rows.itertuples()], fontsize=7)
+    ax.set_ylim(len(rows) - 0.5 if len(rows) else 0.5, -0.5)
+    level = round(100 * (1 - view.alpha))
+    ax.set_xlabel(f"Δ {view.metric} vs {view.axis}={view.reference} (paired bootstrap, {level}% CI)", fontsize=8)
+    ax.set_title(f"axis {view.axis}: each value vs {view.reference}, per task and pooled", fontsize=9)
+    _save(fig, path)

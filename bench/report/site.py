@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.report.aggregate import TIMING, Board, RecordSet
-from bench.report.tables import legend, pivot, table
+from bench.report.records import MAJORITY_LABEL
+from bench.report.tables import DEGENERATE, FEW, _key, legend, missing, pivot, table
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1400px;padding:0 1em;color:#222}
@@ -22,7 +23,8 @@ th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}#leaderboard th{cursor:pointer;user-select:none}
 #leaderboard th[aria-sort=ascending]::after{content:" \\25B2"}#leaderboard th[aria-sort=descending]::after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#eaf7ea}
-tr.missing td,tr.failed td{color:#999}.tie{color:#2a7}.legend{color:#555;max-width:70em}
+tr.missing td,tr.failed td,tr.not-planned td{color:#999}tr.degenerate td{background:#fdecea}
+tr.baseline td{font-style:italic;background:#f6f6ff}.deg{color:#b00;font-weight:bold}.tie{color:#2a7}.legend{color:#555;max-width:70em}
 .plots img{max-width:100%;border:1px solid #eee;margin:4px}.plots{display:flex;flex-wrap:wrap;gap:8px}
 pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:12px}.controls{margin:.5em 0}
 .controls input,.controls select{font-size:14px;padding:3px 6px;margin-right:1em}
@@ -61,6 +63,7 @@ JS = """
   const text = document.getElementById('filter');
   const column = document.getElementById('column-filter');
   const shown = document.getElementById('shown');
+  if (!text || !column || !shown) return;  // axis pages: sorting only
   function apply() {
     const q = text.value.trim().toLowerCase();
     const col = column.value;
@@ -115,15 +118,23 @@ def leaderboard_html(board: Board) -> str:
         o = ov.loc[rk if len(rk) > 1 else rk[0]]
         label = escape(str(c.get("config") if isinstance(c.get("config"), str) else " / ".join(map(str, rk))))
         name = f'<a href="configs/{c["config_id"]}.html">{label}</a>' if isinstance(c["config_id"], str) else label
-        cls = "best" if c["best"] else c["status"] if c["status"] != "ok" else ""
+        if c["degenerate"]:
+            name += f' <span class="deg" title="{escape(str(c["degenerate_reason"]))}">{DEGENERATE}</span>'
+        cls = ("best" if c["best"] else "degenerate" if c["degenerate"] else c["status"].replace(" ", "-")
+               if c["status"] != "ok" else "")
         vs = "best" if c["best"] else ('<span class="tie">≈ not sig. worse</span>' if c["tie_best"] is True
                                        else "worse (p<0.05)" if c["tie_best"] is False else "")
-        ci = "—" if c["status"] != "ok" or math.isnan(c["ci_low"]) else f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]"
+        ci = "—" if c["status"] != "ok" or math.isnan(c["ci_low"]) else f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]" + (
+            " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
+        n = f'<td class="num" data-v="{_fmt(c["n"])[0]}">{_fmt(c["n"], 0)[1]}{FEW if c["few_seeds"] else ""}</td>'
         mean = _td(c["mean"]) if c["status"] == "ok" else f'<td class="num" data-v="">{c["status"]}</td>'
         out.append(f'<tr class="{cls}" data-col="{escape(col)}"><td>{escape(col)}</td><td>{name}</td>'
-                   f'{_td(c["n"], 0)}{mean}{_td(c["std"])}<td class="num" data-v="{_fmt(c["ci_low"])[0]}">{ci}</td>'
+                   f'{n}{mean}{_td(c["std"])}<td class="num" data-v="{_fmt(c["ci_low"])[0]}">{ci}</td>'
                    f'{_td(c["rank"], 0)}<td>{vs}</td>{_td(o["overall_rank"], 0)}'
                    + "".join(_td(c[k], 1) for k in TIMING) + "</tr>")
+    empty = '<td class="num" data-v="">—</td>'
+    out += [f'<tr class="baseline" data-col="{escape(_key(ck))}"><td>{escape(_key(ck))}</td><td>{MAJORITY_LABEL}</td>'
+            f'{empty}{_td(v)}' + empty * (5 + len(TIMING)) + "</tr>" for ck, v in board.baseline.items()]
     options = "".join(f'<option value="{escape(k)}">{escape(k)}</option>'
                       for k in dict.fromkeys(" / ".join(map(str, ck)) for ck in board.col_keys()))
     return (f'<div class="controls"><label>Filter <input id="filter" type="search" placeholder="text in any column">'
@@ -132,10 +143,15 @@ def leaderboard_html(board: Board) -> str:
             f'<table id="leaderboard"><thead><tr>{th}</tr></thead><tbody>\n' + "\n".join(out) + "\n</tbody></table>")
 
 
-def index_html(board: Board, plots: dict, title: str) -> str:
+def index_html(board: Board, plots: dict, title: str, axes: list[str] | tuple = ()) -> str:
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="legend">{escape(legend(board))} '
-             "Click a column header to sort; type to filter.</p>", "<h2>Leaderboard</h2>", leaderboard_html(board),
-             "<h2>Matrix view</h2>", table(*pivot(board), "html")]
+             "Click a column header to sort; type to filter.</p>"]
+    if axes:
+        parts.append('<p id="axes">Axis views (each value vs a reference, paired): ' + " · ".join(
+            f'<a href="axis-{a}.html">{escape(a)}</a>' for a in axes) + "</p>")
+    parts += ["<h2>Leaderboard</h2>", leaderboard_html(board), "<h2>Matrix view</h2>", table(*pivot(board), "html")]
+    if board.missing is not None and len(board.missing):
+        parts += ["<h2>Planned cells without a record</h2>", table(*missing(board), "html")]
     for task, entry in plots.get("tasks", {}).items():
         imgs = "".join(_img(src, f"{kind} {task}") for kind, src in entry.items())
         parts.append(f"<h2>Plots: {escape(task)}</h2><div class=\"plots\">{imgs}</div>")
@@ -192,11 +208,18 @@ def config_html(res: RecordSet, cid: str, plots: dict) -> str:
     return _page(f"{task} · {label}", "\n".join(parts))
 
 
-def write_site(res: RecordSet, board: Board, out: Path, plots: dict, title: str) -> list[Path]:
-    """Write index.html and one page per configuration into ``out``; return the written paths."""
+def write_site(res: RecordSet, board: Board, out: Path, plots: dict, title: str, views: dict | None = None
+               ) -> list[Path]:
+    """Write index.html, one page per configuration and one per axis view (``views``: axis ->
+    (AxisView, forest plot path)) into ``out``; return the written paths."""
+    from bench.report.axis_site import axis_html
+
     (out / "configs").mkdir(parents=True, exist_ok=True)
     written = [out / "index.html"]
-    written[0].write_text(index_html(board, plots, title), encoding="utf-8")
+    written[0].write_text(index_html(board, plots, title, list(views or {})), encoding="utf-8")
+    for axis, (view, plot) in (views or {}).items():
+        written.append(out / f"axis-{axis}.html")
+        written[-1].write_text(_page(f"{title} · axis {axis}", axis_html(view, plot), JS), encoding="utf-8")
     for cid in board.cells["config_id"].dropna().unique():
         path = out / "configs" / f"{cid}.html"
         path.write_text(config_html(res, cid, plots), encoding="utf-8")

@@ -21,7 +21,7 @@ BOLD_ON, BOLD_OFF = "\x01", "\x02"
 SPELLING = {
     "md": {BOLD_ON: "**", BOLD_OFF: "**"},
     "latex": {BOLD_ON: r"\textbf{", BOLD_OFF: "}", "±": r"$\pm$", "≈": r"$\approx$", "—": "--", "×": r"$\times$",
-              "†": r"$^\dagger$", "−": "$-$"},
+              "†": r"$^\dagger$", "−": "$-$", "Δ": r"$\Delta$"},
     "html": {BOLD_ON: "<b>", BOLD_OFF: "</b>"},
 }
 TABLEFMT = {"md": "github", "latex": "latex_booktabs", "html": "unsafehtml"}
@@ -108,7 +108,8 @@ def details(board: Board) -> tuple[list[str], list[list[str]]]:
 def costs(board: Board) -> tuple[list[str], list[list[str]]]:
     view = cost_view(board)
     headers = [*board.cols, "config", board.metric, "train s", "× cheapest", "latency p50 ms", "Pareto front"]
-    rows = [[*(str(c[k]) for k in board.cols), c["config"], _num(c["mean"]), _num(c["train_seconds"], 1),
+    rows = [[*(str(c[k]) for k in board.cols), c["config"] + (f" {DEGENERATE}" if c["degenerate"] else ""),
+             _num(c["mean"]), _num(c["train_seconds"], 1),
              _num(c["relative_cost"], 2), _num(c["latency_p50_ms"], 1), "yes" if c["pareto"] else ""]
             for _, c in view.iterrows()]
     return headers, rows

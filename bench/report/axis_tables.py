@@ -1,0 +1,118 @@
+"""An AxisView -> tables in every format: Markdown, LaTeX and HTML (through ``tables.table``), CSV
+(one long table, a ``section`` column: summary | pair | unmatched) and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from bench.report.axis import POOLED, AxisView
+from bench.report.records import MAJORITY_LABEL
+from bench.report.tables import BOLD_OFF, BOLD_ON, DEGENERATE, table
+
+
+def _n(v, digits: int = 4, sign: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
+
+
+def _p(v) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def summary(view: AxisView) -> tuple[list[str], list[list[str]]]:
+    """Per value: one row per task, the pooled row (bold when significant), then the baseline rows."""
+    level = round(100 * (1 - view.alpha))
+    headers = [view.axis, "task", "pairs", f"{view.metric} ({view.axis})", f"{view.metric} ({view.reference})",
+               f"Δ vs {view.reference}", f"{level}% CI", "p", "W/T/L", "degenerate pairs"]
+    out = []
+    for r in view.rows.itertuples():
+        if r.kind == "baseline":
+            out.append([MAJORITY_LABEL, r.task, "—", _n(r.mean_value), _n(r.mean_reference), _n(r.diff, sign=True),
+                        "—", "—", "—", "—"])
+            continue
+        task = f"{POOLED} ({int(r.n_tasks)} task{'s' if r.n_tasks != 1 else ''})" if r.task == POOLED else r.task
+        diff = _n(r.diff, sign=True)
+        if r.task == POOLED and r.significant:
+            diff = BOLD_ON + diff + BOLD_OFF
+        out.append([r.value, task, str(int(r.n_pairs)), _n(r.mean_value), _n(r.mean_reference), diff,
+                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value),
+                    f"{int(r.wins)}/{int(r.ties)}/{int(r.losses)}",
+                    f"{int(r.degenerate_pairs)} {DEGENERATE}" if r.degenerate_pairs else "0"])
+    return headers, out
+
+
+def pairs(view: AxisView) -> tuple[list[str], list[list[str]]]:
+    headers = ["task", "configuration", "reference configuration", "seeds × docs", f"Δ {view.metric}", "CI", "p",
+               "outcome", "degenerate"]
+    return headers, [[r.task, r.config, r.reference_config, f"{r.n_seeds} × {r.n_docs}", _n(r.diff, sign=True),
+                      f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value), r.outcome,
+                      f"{DEGENERATE} {r.degenerate}" if r.degenerate else ""] for r in view.pairs.itertuples()]
+
+
+def unmatched(view: AxisView) -> tuple[list[str], list[list[str]]]:
+    return ["task", "configuration", view.axis, "why unmatched"], [
+        [r.task, r.config, r.value, r.why] for r in view.unmatched.itertuples()]
+
+
+def legend(view: AxisView) -> str:
+    level = round(100 * (1 - view.alpha))
+    return (f"Axis {view.axis}: each value against the reference {view.axis}={view.reference}, metric "
+            f"{view.metric} ({'higher' if view.direction > 0 else 'lower'} is better). A pair = two configurations "
+            f"of one task that differ only in {view.axis}. Δ = value − reference; {level}% CI and p from the "
+            f"paired bootstrap over test documents and seeds ({view.resamples} resamples; the code of bench "
+            f"compare); per task the pairs are averaged, pooled the tasks (equal weight); bold: pooled CI "
+            f"excludes 0. W/T/L: pairs whose CI excludes 0 in the value's favour / contains 0 / excludes it "
+            f"against. {DEGENERATE}: a side predicts one class or does not beat the majority-class baseline. "
+            f"{MAJORITY_LABEL}: predicting the training split's most frequent class, Δ vs the reference's mean.")
+
+
+def markdown(view: AxisView, plot: str | None = None) -> str:
+    parts = [f"## Axis view: {view.axis} (reference {view.reference})", "", legend(view), "",
+             table(*summary(view), "md"), "", "### Matched pairs", "", table(*pairs(view), "md") if len(view.pairs)
+             else "No configurations differ only in this axis.", "", "### Unmatched configurations", "",
+             table(*unmatched(view), "md") if len(view.unmatched) else "None: every configuration was paired."]
+    if view.notes:
+        parts += ["", *(f"- {n}" for n in view.notes)]
+    if plot:
+        parts += ["", f"![forest plot {view.axis}]({plot})"]
+    return "\n".join(parts) + "\n"
+
+
+def latex(view: AxisView) -> str:
+    return "\n".join([f"% DomainBench axis view. {legend(view)}", table(*summary(view), "latex"), "",
+                      table(*pairs(view), "latex"), "", table(*unmatched(view), "latex")]) + "\n"
+
+
+def frame(view: AxisView) -> pd.DataFrame:
+    meta = {"axis": view.axis, "reference": view.reference, "metric": view.metric}
+    parts = [view.rows.assign(section="summary", **meta), view.pairs.assign(section="pair", **meta),
+             view.unmatched.assign(section="unmatched", **meta)]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)
+
+
+def to_json(view: AxisView) -> str:
+    def records(df: pd.DataFrame) -> list[dict]:
+        return json.loads(df.to_json(orient="records"))
+
+    return json.dumps({"axis": view.axis, "reference": view.reference, "metric": view.metric,
+                       "direction": view.direction, "alpha": view.alpha, "resamples": view.resamples,
+                       "summary": records(view.rows), "pairs": records(view.pairs),
+                       "unmatched": records(view.unmatched), "notes": view.notes}, indent=1) + "\n"
+
+
+def render(view: AxisView, fmt: str, title: str = "DomainBench axis view", plot: str | None = None) -> str:
+    if fmt == "md":
+        return f"# {title}\n\n" + markdown(view, plot)
+    if fmt == "latex":
+        return latex(view)
+    if fmt == "csv":
+        return frame(view).to_csv(index=False)
+    if fmt == "json":
+        return to_json(view)
+    if fmt == "html":
+        return table(*summary(view), "html")
+    raise ValueError(fmt)

@@ -1,0 +1,112 @@
+"""``bench report --axis`` in every format, ``--reference``, ``--matrix``, bad input (one line, exit 2,
+nothing written), and the axis pages of the HTML site in headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from tests.test_report_axis import record, write
+from tests.test_site_browser import browser, column_values, errors, images_ok  # noqa: F401 - fixture
+
+MATRIX = ("name: mini\ntasks: [t1, t2]\nmodels: [m1]\nimbalance: [none, focal]\ncontext: [head, tail]\n"
+          "seeds: [0, 1]\nexclude:\n  - {task: t2, context: [tail]}\n")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """The matrix above, every planned cell but t1·none·tail; focal beats none on both tasks."""
+    root = tmp_path_factory.mktemp("axiscli")
+    (root / "m.yaml").write_text(MATRIX)
+    recs = [record(task=t, seed=s, imbalance=i, context=c, accuracy=0.9 if i == "focal" else 0.55)
+            for t in ("t1", "t2") for i in ("none", "focal") for c in ("head", "tail") for s in (0, 1)
+            if not (t == "t2" and c == "tail") and not (t == "t1" and i == "none" and c == "tail")]
+    write(root / "res", recs)
+    return root
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_axis_markdown_and_matrix(results, capsys):
+    code, out, _ = run(capsys, "report", "--results", results / "res", "--axis", "imbalance", "--resamples", 200)
+    assert code == 0 and "## Axis view: imbalance (reference none)" in out
+    pooled = next(line for line in out.splitlines() if "pooled (2 tasks)" in line)
+    assert "| 2 " in pooled and "2/0/0" in pooled and "**+0.3" in pooled  # significant, positive, bold
+    assert "majority class (no training)" in out
+    assert "m1 · full · focal · tail · L128" in out and "no imbalance=none configuration" in out  # unmatched, listed
+    code, out, _ = run(capsys, "report", "--results", results / "res", "--matrix", results / "m.yaml", "--resamples", 50)
+    assert code == 0 and "## Planned cells without a record" in out
+    missing = out.split("## Planned cells without a record")[1]
+    assert missing.count("m1 · full · none · tail · L128") == 2  # both seeds planned, never run
+    board = out.split("## Leaderboard")[1].split("## Per configuration")[0]
+    assert "not planned" in board and "missing" not in board  # t2 x tail: excluded by the matrix
+
+
+def test_axis_other_formats(results, capsys, tmp_path):
+    argv = ["report", "--results", results / "res", "--axis", "imbalance", "--resamples", 100]
+    code, tex, _ = run(capsys, *argv, "--format", "latex")
+    assert code == 0 and r"\toprule" in tex and r"$\Delta$ vs none" in tex and "\x01" not in tex
+    code, text, _ = run(capsys, *argv, "--format", "csv")
+    df = pd.read_csv(io.StringIO(text))
+    pooled = df[(df["section"] == "summary") & (df["task"] == "pooled")].iloc[0]
+    assert code == 0 and pooled["diff"] > 0 and pooled["ci_low"] > 0 and pooled["wins"] == 2
+    assert set(df["section"]) == {"summary", "pair", "unmatched"}
+    code, text, _ = run(capsys, *argv, "--format", "json")
+    data = json.loads(text)
+    assert code == 0 and data["reference"] == "none" and len(data["pairs"]) == 2
+    assert [u["config"] for u in data["unmatched"]] == ["m1 · full · focal · tail · L128"]
+    out = tmp_path / "axis"
+    code, _, _ = run(capsys, *argv, "--out", out)
+    assert code == 0 and (out / "plots" / "axis_imbalance.png").read_bytes()[:4] == b"\x89PNG"
+    assert "(plots/axis_imbalance.png)" in (out / "report.md").read_text()
+    code, out_text, _ = run(capsys, "report", "--results", results / "res", "--axis", "context", "--reference", "tail",
+                            "--resamples", 50, "--format", "json")
+    view = json.loads(out_text)
+    assert code == 0 and view["reference"] == "tail" and {p["value"] for p in view["pairs"]} == {"head"}
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--axis", "imbalanse"], "did you mean 'imbalance'"),
+    (["--axis", "imbalance", "--reference", "focla"], "did you mean 'focal'"),
+    (["--reference", "none"], "--reference needs --axis"),
+    (["--axis", "method"], "nothing to compare"),
+    (["--matrix", "nope.yaml"], "no such matrix file"),
+])
+def test_bad_axis_input_one_line_exit_2(results, capsys, tmp_path, argv, needle):
+    code, out, err = run(capsys, "report", "--results", results / "res", *argv, "--out", tmp_path / "o")
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert not (tmp_path / "o").exists()
+
+
+def test_axis_pages_in_headless_chromium(results, capsys, browser):  # noqa: F811 - the imported fixture
+    from selenium.webdriver.common.by import By
+
+    site = results / "site"
+    code, _, _ = run(capsys, "report", "--results", results / "res", "--format", "html", "--out", site,
+                     "--resamples", 50)
+    assert code == 0
+    assert {p.name for p in site.glob("axis-*.html")} == {"axis-imbalance.html", "axis-context.html"}
+    browser.get((site / "index.html").as_uri())
+    assert errors(browser) == []
+    browser.find_element(By.CSS_SELECTOR, '#axes a[href="axis-imbalance.html"]').click()
+    assert "Axis imbalance" in browser.page_source and errors(browser) == []
+    n, broken = images_ok(browser)
+    assert n == 1 and broken == []  # the forest plot
+    heads = browser.find_elements(By.CSS_SELECTOR, "#leaderboard thead th")
+    delta = next(i for i, h in enumerate(heads) if h.text.startswith("Δ vs none"))
+    before = column_values(browser, delta)
+    heads[delta].click()
+    asc = [float(v) for v in column_values(browser, delta) if v != ""]
+    assert asc == sorted(asc) and column_values(browser, delta) != before and asc[0] < 0 < asc[-1]  # baseline first
+    heads[delta].click()
+    assert heads[delta].get_attribute("aria-sort") == "descending"
+    assert "majority class (no training)" in browser.page_source and "Unmatched configurations" in browser.page_source
+    assert errors(browser) == []
