@@ -99,3 +99,37 @@ def test_majority_row_from_records(tmp_path):
     assert row["metrics"]["accuracy"] == pytest.approx(12 / 20)
     with pytest.raises(ValueError, match="one task"):
         majority_row(recs + [{**recs[0], "cell": {**recs[0]["cell"], "task": "other"}}])
+
+
+def v2_record(pred, seed, model):
+    from bench.record.schema import upgrade
+
+    rec = v1_record(pred, seed)
+    rec["cell"] = {**rec["cell"], "model": model}
+    rec.update(cell_id=f"{model}{seed}", model={"label": model}, timing={"train_seconds": 1.0})
+    return upgrade(rec)
+
+
+def test_console_marks_degenerate_and_never_ranks_it_above(capsys):
+    import io
+
+    from rich.console import Console
+
+    from bench.run.progress import MatrixProgress, leaderboard, print_leaderboard
+
+    half = np.where(np.arange(len(Y)) % 3 == 0, (Y + 1) % 3, Y)
+    recs = ([v2_record(Y, s, "flaky") for s in (0, 1)] + [v2_record(np.full(len(Y), 2), 2, "flaky")]
+            + [v2_record(half, s, "steady") for s in (0, 1, 2)])
+    rows = leaderboard(recs)["t"]
+    assert rows[0]["mean"] < rows[1]["mean"]  # flaky scores higher on average ...
+    assert [r["config"].split(" ")[0] for r in rows] == ["steady", "flaky"]  # ... but ranks below
+    assert rows[1]["degenerate"].startswith("DEGENERATE (1/3 seeds): predicts one class (pos)") and not rows[0]["degenerate"]
+    out = io.StringIO()
+    print_leaderboard(recs, Console(file=out, width=250))
+    text = out.getvalue()
+    assert "DEGENERATE (1/3 seeds)" in text and "majority class (no training): pos" in text
+    line = next(x for x in text.splitlines() if "flaky" in x)
+    assert "—" in line.split("│")[2]  # unranked
+    prog = MatrixProgress(Console(file=io.StringIO(), width=250))
+    prog.done(0, {"id": "x", "status": "ok", "main_score": 0.25, "degenerate": "predicts one class (pos)"})
+    assert "DEGENERATE: predicts one class (pos)" in prog.console.file.getvalue()

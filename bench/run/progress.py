@@ -1,5 +1,9 @@
 """The matrix runner's console: a rich progress display (ETA, current cell and phase), one line
-per finished cell, and the final summary with the leaderboard (best configuration per task)."""
+per finished cell, and the final summary with the leaderboard (best configuration per task).
+
+Degenerate results (bench.record.quality) are marked on the cell's line, in the summary and in the
+leaderboard, where a degenerate configuration never ranks above a non-degenerate one; each task's
+majority-class baseline is shown as an unranked reference row."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from bench.record.frame import config_id, config_label, mean_std
+from bench.record.quality import degenerate_mark, majority_rows
 from bench.spec.named import label
 
 
@@ -78,6 +83,8 @@ class MatrixProgress:
         detail = ""
         if status == "ok" and res.get("main_score") is not None:
             detail = f"score {res['main_score']:.4f}"
+            if res.get("degenerate"):
+                detail += f" [bold red]DEGENERATE: {res['degenerate']}[/]"
         elif status == "failed":
             detail = f"[red]{res.get('error', '')[:160]}[/]"
         elif status == "elsewhere":
@@ -121,7 +128,8 @@ def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed:
 
 
 def leaderboard(records: list[dict]) -> dict[str, list[dict]]:
-    """Per task: configurations (cells minus seed) ranked by their mean main score over seeds."""
+    """Per task: configurations (cells minus seed) ranked by their mean main score over seeds, every
+    degenerate configuration (any seed degenerate; ``degenerate`` holds the mark) after every other."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for rec in records:
         if rec.get("status") == "ok":
@@ -134,8 +142,9 @@ def leaderboard(records: list[dict]) -> dict[str, list[dict]]:
             "main_score_name": recs[0]["task"]["main_score"],
             "mean": mean, "sd": sd, "n": n, "accuracy": statistics.fmean(r["metrics"]["accuracy"] for r in recs),
             "train_s": statistics.fmean(r["timing"].get("train_seconds") or 0.0 for r in recs),
+            "degenerate": degenerate_mark(recs),
         })
-    return {t: sorted(rows, key=lambda r: -r["mean"]) for t, rows in sorted(board.items())}
+    return {t: sorted(rows, key=lambda r: (bool(r["degenerate"]), -r["mean"])) for t, rows in sorted(board.items())}
 
 
 def wide_console(**kw) -> Console:
@@ -151,6 +160,7 @@ def print_outcome(outcome, records: list[dict], console: Console | None = None) 
     counts = {
         "ran: ok": sum(r["status"] == "ok" for r in ran),
         "ran: failed": sum(r["status"] == "failed" for r in ran),
+        "ran: ok but DEGENERATE (see below)": sum(bool(r.get("degenerate")) for r in ran),
         "skipped: ok record exists": sum(plan.state[c] == "ok" for c in plan.ids),
         "skipped: failed earlier (--retry-failed reruns)": sum(
             plan.state[c] == "failed" and c not in outcome.ran for c in plan.ids),
@@ -160,7 +170,7 @@ def print_outcome(outcome, records: list[dict], console: Console | None = None) 
     table.add_column("cells")
     table.add_column("count", justify="right")
     for k, v in counts.items():
-        if v or k.startswith("ran"):
+        if v or k in ("ran: ok", "ran: failed"):
             table.add_row(k, str(v))
     console.print(table)
     failed = [r for r in records if r["status"] == "failed"]
@@ -171,16 +181,41 @@ def print_outcome(outcome, records: list[dict], console: Console | None = None) 
         for r in failed:
             ft.add_row(r["cell_id"], cell_label(r["cell"]), f"{r['error']['type']}: {r['error']['message']}"[:200])
         console.print(ft)
+    degenerate = [r for r in records if r["status"] == "ok" and (r.get("quality") or {}).get("degenerate")]
+    if degenerate:
+        dt = Table(title="DEGENERATE cells (bench.record.quality: not better than predicting the majority class)",
+                   title_style="bold red")
+        for col in ("cell_id", "cell", "reason"):
+            dt.add_column(col)
+        for r in degenerate:
+            dt.add_row(r["cell_id"], cell_label(r["cell"]), r["quality"]["reason"])
+        console.print(dt)
+    print_leaderboard(records, console)
+
+
+def print_leaderboard(records: list[dict], console: Console) -> None:
+    """The leaderboard table: ranked configurations, then the degenerate ones (unranked, marked), then
+    the task's majority-class reference row."""
     board = leaderboard(records)
     if not board:
         return
-    lb = Table(title="leaderboard (mean over seeds; best configuration per task first)")
+    reference = majority_rows(records)
+    lb = Table(title="leaderboard (mean over seeds; best configuration per task first; "
+                     "DEGENERATE configurations unranked, after the others)")
     for col in ("task", "#", "configuration", "metric", "mean", "± sd", "seeds", "accuracy", "train s"):
         lb.add_column(col, justify="left" if col in ("task", "configuration", "metric") else "right")
     for task, rows in board.items():
         for rank, row in enumerate(rows, 1):
-            lb.add_row(task if rank == 1 else "", str(rank), row["config"],
+            bad = row["degenerate"]
+            lb.add_row(task if rank == 1 else "", "—" if bad else str(rank),
+                       row["config"] + (f" [bold red]{bad}[/]" if bad else ""),
                        row["main_score_name"], f"{row['mean']:.4f}", f"{row['sd']:.4f}", str(row["n"]),
-                       f"{row['accuracy']:.4f}", f"{row['train_s']:.0f}", style="bold" if rank == 1 else None)
+                       f"{row['accuracy']:.4f}", f"{row['train_s']:.0f}",
+                       style="bold" if rank == 1 and not bad else None)
+        ref = reference.get(task)
+        if ref is not None and ref["main_score"] is not None:
+            lb.add_row("", "ref", f"{ref['config']}: {ref['majority_class']}", ref["main_score_name"],
+                       f"{ref['main_score']:.4f}", "—", "—", f"{ref['metrics'].get('accuracy', float('nan')):.4f}",
+                       "0", style="dim")
         lb.add_section()
     console.print(lb)

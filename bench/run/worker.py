@@ -254,6 +254,7 @@ def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str) ->
     result = {"id": cid, "status": rec["status"], "seconds": time.perf_counter() - t0}
     if rec["status"] == "ok":
         result["main_score"] = rec.get("main_score")
+        result["degenerate"] = (rec.get("quality") or {}).get("reason")  # None, or why (bench.record.quality)
     else:
         result["error"] = f"{rec['error']['type']}: {rec['error']['message']}"
     return result
