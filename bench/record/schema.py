@@ -52,6 +52,7 @@ class RunRecord(TypedDict, total=False):
     manifest: dict[str, Any]  # package versions, git state, hardware
     error: dict[str, str]  # failed records: type, message, traceback_tail
     worker: dict[str, Any]  # host and pid of the process that ran the cell (matrix runs)
+    matrix: dict[str, Any]  # matrix runs: {name, path} of the matrix file the cell was planned from
     training: dict[str, Any]  # training_id, shared_with (the cell whose training was reused), sharing (bench.run.share)
     started_at: str
     finished_at: str

@@ -29,6 +29,7 @@ class Job(NamedTuple):
     out: str
     expect: str  # record status the planner saw
     precision: str  # what the planner resolved the cell's precision to (the id hashes it)
+    matrix: dict | None = None  # {name, path} of the matrix it was planned from, written into the record
 
 
 OnDone = Callable[[dict], None]

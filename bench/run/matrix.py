@@ -52,8 +52,9 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
     ex = EXECUTORS.get(executor)(workers=workers, address=address)
     t0 = time.perf_counter()
     index = {cid: i for i, cid in enumerate(plan.ids)}
-    pending = [Job(plan.cells[i].to_dict(), plan.ids[i], str(plan.out), plan.state[plan.ids[i]], plan.precisions[i])
-               for i in plan.todo(retry_failed)]
+    named = {"name": plan.name, "path": plan.path}
+    pending = [Job(plan.cells[i].to_dict(), plan.ids[i], str(plan.out), plan.state[plan.ids[i]], plan.precisions[i],
+                   named) for i in plan.todo(retry_failed)]
     if progress is not None:
         progress.begin(plan, [j.cid for j in pending])
     try:

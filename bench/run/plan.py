@@ -26,6 +26,7 @@ class MatrixPlan:
     precisions: list[str]  # what each cell's precision resolved to here (the ids hash it)
     state: dict[str, str]  # cell_id -> "ok" | "failed" | "todo"
     records: dict[str, dict] = field(default_factory=dict)  # existing records of this matrix
+    path: str | None = None  # the matrix file (absolute), named in every record with the matrix name
 
     def todo(self, retry_failed: bool) -> list[int]:
         runnable = {"todo", "failed"} if retry_failed else {"todo"}
@@ -57,7 +58,8 @@ def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> M
     out = Path(out)
     records = scan(out, set(ids))
     state = {cid: records[cid]["status"] if cid in records else "todo" for cid in ids}
-    return MatrixPlan(spec.name, out, cells, ids, precisions, state, records)
+    return MatrixPlan(spec.name, out, cells, ids, precisions, state, records,
+                      str(Path(spec.path).resolve()) if spec.path else None)
 
 
 def scan(out: Path, wanted: set[str]) -> dict[str, dict]:

@@ -220,7 +220,7 @@ def score(data: TaskData, strategy, fit: FitResult) -> Scored:
 _EMIT: Callable[[str, str], None] | None = None  # (cell_id, phase) -> None, set per worker process
 
 
-def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str) -> dict:
+def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str, matrix: dict | None = None) -> dict:
     """Run one cell under its lock and write its record. Never raises for a failing cell.
 
     ``expect`` is the record status the planner saw ("todo" or "failed"); if another runner
@@ -250,6 +250,8 @@ def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str) ->
         finally:
             listen(None)
         rec["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}  # where the cell ran
+        if matrix:
+            rec["matrix"] = matrix  # the report tells planned-but-missing cells from excluded ones by it
         write_record(out, rec)
     result = {"id": cid, "status": rec["status"], "seconds": time.perf_counter() - t0}
     if rec["status"] == "ok":
