@@ -23,6 +23,11 @@ def add_parser(sub) -> None:
     p.add_argument("--repeats", type=int, default=d.repeats, help="interleaved rounds (a, b, c, a, b, c, ...)")
     p.add_argument("--runners", default=",".join(RUNNERS), help="subset of seed,bench,bare")
     p.add_argument("--ablate", default="", help=f"bench runs with one option flipped: {','.join(ABLATIONS)} or all")
+    p.add_argument("--max-load", type=float, default=d.max_load,
+                   help="withhold ratios when other processes' load during a run exceeded this per core "
+                        f"(default {d.max_load}: idle; bench.perf.load)")
+    p.add_argument("--peak-n", type=int, default=d.peak_n,
+                   help="matrix size of the matmul peak (n x n @ n x n; a big GPU needs 8192 to reach its peak)")
     p.add_argument("--json", default=None, help="also write the full report here")
     p.set_defaults(run=run)
 
@@ -38,13 +43,17 @@ def run(args) -> int:
     runners = tuple(r for r in args.runners.split(",") if r)
     ablate = ABLATIONS if args.ablate == "all" else tuple(a for a in args.ablate.split(",") if a)
     bad = [r for r in runners if r not in RUNNERS] + [a for a in ablate if a not in ABLATIONS]
+    if args.peak_n < 16:
+        raise ConfigError(f"bench perf: --peak-n must be >= 16 (got {args.peak_n})")
+    if args.max_load < 0:
+        raise ConfigError(f"bench perf: --max-load must be >= 0 (got {args.max_load})")
     if bad or not runners or args.repeats < 1:
         raise ConfigError(f"bench perf: bad --runners/--ablate/--repeats value(s) {bad or args.repeats}: runners are "
                           f"{','.join(RUNNERS)}; ablations {','.join(ABLATIONS)}; repeats >= 1")
     cfg = PerfConfig(task=args.task, model=args.model, max_length=args.max_length, limit_train=args.limit_train,
                      limit_eval=args.limit_eval, epochs=args.epochs, learning_rate=args.learning_rate,
                      batch_size=args.batch_size, seed=args.seed, precision=args.precision, repeats=args.repeats,
-                     runners=runners, ablate=ablate)
+                     runners=runners, ablate=ablate, max_load=args.max_load, peak_n=args.peak_n)
     validate_cell(cfg.cell())
     quiet()
     logging.getLogger("transformers").setLevel(logging.ERROR)

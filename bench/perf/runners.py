@@ -7,7 +7,7 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.spec.cell import Cell
 
@@ -24,7 +24,8 @@ class Measure:
     accuracy: float
     macro_f1: float
     test_seconds: float = 0.0
-    load: float = 0.0  # 1-minute load average when the run ended
+    load: float = 0.0  # mean 1-minute load average sampled during the run
+    load_info: dict = field(default_factory=dict)  # bench.perf.load.Load.as_dict(): before/during/after, own/others
 
     @property
     def padding_share(self) -> float:

@@ -23,6 +23,7 @@ import platform
 import statistics
 from dataclasses import dataclass
 
+from bench.perf.load import DEFAULT_MAX_LOAD, LoadWatch, ratio_verdict
 from bench.perf.runners import RUN, Measure
 from bench.spec.cell import Cell, TrainParams
 
@@ -46,6 +47,7 @@ class PerfConfig:
     runners: tuple[str, ...] = RUNNERS
     ablate: tuple[str, ...] = ()
     peak_n: int = 2048
+    max_load: float = DEFAULT_MAX_LOAD  # other processes' load per core above which ratios are withheld
 
     def cell(self) -> Cell:
         tp = TrainParams(epochs=self.epochs, learning_rate=self.learning_rate, batch_size=self.batch_size,
@@ -100,8 +102,9 @@ def machine() -> dict:
     return info
 
 
-def benchmark(cfg: PerfConfig, progress=print) -> dict:
-    """Run the interleaved side-by-side benchmark (and the asked ablations of bench's options)."""
+def benchmark(cfg: PerfConfig, progress=print, probe=None) -> dict:
+    """Run the interleaved side-by-side benchmark (and the asked ablations of bench's options);
+    ``probe``: the load readings (bench.perf.load.SystemProbe unless a test fakes them)."""
     import torch
     from transformers import Trainer, TrainingArguments  # noqa: F401 - imported before any clock starts
 
@@ -122,13 +125,16 @@ def benchmark(cfg: PerfConfig, progress=print) -> dict:
         for runner in cfg.runners[k:] + cfg.runners[:k]:
             for label, vcell, env in (variants if runner == "bench" else [("", cell, {})]):
                 key = f"bench{label}" if runner == "bench" else runner
-                with runtime_env(**env):
+                with runtime_env(**env), LoadWatch(probe) as watch:
                     m = RUN[runner](vcell, data)
-                m.runner, m.load = key, os.getloadavg()[0]
+                m.runner, m.load, m.load_info = key, watch.load.during_mean, watch.load.as_dict()
                 runs.setdefault(key, []).append(m)
+                li = m.load_info
                 progress(f"[{r + 1}/{cfg.repeats}] {key:<24} wall {m.wall_seconds:6.1f}s  train {m.train_seconds:6.1f}s"
-                         f"  macro-F1 {m.macro_f1:.3f}  load {m.load:.2f}")
-    return perf_report(cfg, runs, peaks, flops)
+                         f"  macro-F1 {m.macro_f1:.3f}  load before {li['before']:.2f} during {li['during_mean']:.2f}"
+                         f" (max {li['during_max']:.2f}) after {li['after']:.2f}; own {li['own_cores']:.2f} cores,"
+                         f" others {li['others_cores']:.2f}")
+    return perf_report(cfg, runs, peaks, flops, cores=(probe.cores() if probe else os.cpu_count() or 1))
 
 
 def ablation(cell: Cell, name: str) -> list[tuple[str, Cell, dict]]:
@@ -154,7 +160,8 @@ def ablation(cell: Cell, name: str) -> list[tuple[str, Cell, dict]]:
     raise ConfigError(f"unknown ablation {name!r}: expected some of {', '.join(ABLATIONS)}")
 
 
-def perf_report(cfg: PerfConfig, runs: dict[str, list[Measure]], peaks: dict, flops: float) -> dict:
+def perf_report(cfg: PerfConfig, runs: dict[str, list[Measure]], peaks: dict, flops: float, cores: int = 1) -> dict:
+    """Medians per runner, ratios between them -- withheld (not printed) when the machine was busy."""
     rows = {}
     for key, ms in runs.items():
         med = {f: statistics.median(getattr(m, f) for m in ms) for f in ("wall_seconds", "train_seconds", "test_seconds")}
@@ -166,15 +173,18 @@ def perf_report(cfg: PerfConfig, runs: dict[str, list[Measure]], peaks: dict, fl
             "mfu": flops / med["train_seconds"] / (peaks[m0.precision] * 1e9),
             "accuracy": [m.accuracy for m in ms], "macro_f1": [m.macro_f1 for m in ms],
             "wall_all": [m.wall_seconds for m in ms], "train_all": [m.train_seconds for m in ms],
-            "load": [m.load for m in ms],
+            "load": [m.load for m in ms], "load_info": [m.load_info for m in ms],
         }
     ratios = {}
     for other, tag in (("seed", "a"), ("bare", "c")):
         if "bench" in rows and other in rows:
             for f in ("wall_seconds", "train_seconds"):
                 ratios[f"b/{tag} {f.split('_')[0]}"] = rows["bench"][f] / rows[other][f]
+    ok, why = ratio_verdict([li for ms in runs.values() for m in ms if (li := m.load_info)], cores, cfg.max_load)
     return {"config": {k: v for k, v in vars(cfg).items()}, "machine": machine(), "peak_gflops": peaks,
-            "train_flops": flops, "rows": rows, "ratios": ratios, "loadavg_end": os.getloadavg()}
+            "train_flops": flops, "rows": rows, "ratios": ratios if ok else {},
+            "ratios_withheld": None if ok else ratios, "load_verdict": {"ok": ok, "why": why, "cores": cores},
+            "loadavg_end": os.getloadavg()}
 
 
 def format_report(rep: dict) -> str:
@@ -198,8 +208,11 @@ def format_report(rep: dict) -> str:
     lines.append(tabulate(table, ["run", "prec", "wall s", "train s", "test s", "samples/s", "real tok/s", "padding",
                                   "MFU", "accuracy", "macro-F1", "load avg"], disable_numparse=True))
     lines.append("")
-    lines.append("ratios (medians; < 1 = bench faster): " +
-                 "  ".join(f"{k} {v:.2f}x" for k, v in rep["ratios"].items()))
+    verdict = rep.get("load_verdict", {"ok": True, "why": ""})
+    if verdict["ok"]:
+        lines.append("ratios (medians; < 1 = bench faster): " +
+                     "  ".join(f"{k} {v:.2f}x" for k, v in rep["ratios"].items()))
+    lines.append(verdict["why"])
     lines.append(f"load average at the end: {' '.join(f'{x:.2f}' for x in rep['loadavg_end'])}")
     return "\n".join(lines)
 
