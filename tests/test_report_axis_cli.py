@@ -110,3 +110,33 @@ def test_axis_pages_in_headless_chromium(results, capsys, browser):  # noqa: F81
     assert heads[delta].get_attribute("aria-sort") == "descending"
     assert "majority class (no training)" in browser.page_source and "Unmatched configurations" in browser.page_source
     assert errors(browser) == []
+
+
+def test_runner_names_the_matrix_in_records(tmp_path, monkeypatch, capsys):
+    """A matrix run writes {name, path} into every record; the report then knows the plan without
+    --matrix: the planned seed never run is missing, the excluded one is not. Training is replaced by
+    a constructed record (the runner's plumbing is what is tested)."""
+    from bench.run import worker
+    from bench.run.matrix import run_matrix
+    from bench.run.plan import plan_matrix
+    from bench.spec.matrix import load_matrix
+
+    def fake_run_cell(planned, *args, **kwargs):
+        c = planned.cell
+        rec = record(task=c.task, seed=c.seed, imbalance=c.imbalance, accuracy=0.7)
+        rec["cell"], rec["cell_id"] = c.to_dict(), planned.cell_id
+        return rec
+
+    monkeypatch.setattr(worker, "run_cell", fake_run_cell)
+    m = tmp_path / "tiny.yaml"
+    m.write_text("name: tiny\ntasks: [drugs-sentiment]\nmodels: [tiny-bert]\nimbalance: [none, class_weight]\n"
+                 "seeds: [0, 1]\nexclude:\n  - {imbalance: class_weight, seed: 1}\n")
+    out = tmp_path / "res"
+    outcome = run_matrix(plan_matrix(load_matrix(m), out, only="seed=0"))
+    assert outcome.exit_code == 0
+    recs = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    assert len(recs) == 2 and all(r["matrix"] == {"name": "tiny", "path": str(m.resolve())} for r in recs)
+    code, text, _ = run(capsys, "report", "--results", out, "--resamples", 20)
+    assert code == 0 and "planned cells: matrix tiny (named in the records)" in text
+    missing = text.split("## Planned cells without a record")[1]
+    assert "tiny-bert · full · none · head · L128" in missing and "class_weight" not in missing
