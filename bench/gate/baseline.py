@@ -13,6 +13,12 @@ machine that made the baseline, and the tolerances::
                    "configs": {"<config_id>": {"macro_f1": 0.1}}},   # per configuration
     "time_factor": 2.0, "max_spread": 0.25, "alpha": 0.05
 
+Schema 3 adds, per configuration, ``"degenerate": {"<seed>": "<reason>"}``: the seeds whose record
+was degenerate (``bench.record.quality``); ``bench check`` fails a configuration that was not
+degenerate here and is now. An older file is upgraded on read from its stored predictions (the
+one-class rule only: older files keep no training class counts, so the majority-margin rule cannot
+be replayed).
+
 Readers refuse newer schemas, corrupt files and tolerances of the wrong type (BenchError, exit 2).
 Schema 1 (a 6 ms MLP calibration) is upgraded on read with its calibration set aside under
 ``calibration_v1``: ``bench check`` then judges quality and says timings are not judged until the
@@ -33,9 +39,10 @@ from bench.gate.calibrate import MAX_SPREAD
 from bench.metrics import DIRECTION
 from bench.record.frame import mean_std
 from bench.record.io import iter_records
+from bench.record.quality import degenerate_reasons, judge
 from bench.store import write_json_atomic
 
-BASELINE_SCHEMA_VERSION = 2
+BASELINE_SCHEMA_VERSION = 3  # 2: calibration (issue 16); 3: per-configuration degenerate seeds
 KIND = "domainbench-baseline"
 DEFAULT_METRICS = ("accuracy", "macro_f1")
 DEFAULT_TIMINGS = ("train_seconds",)
@@ -82,6 +89,7 @@ def config_stats(records: list[dict], metrics: list[str], timings: list[str]) ->
             "metrics": {m: value_stats(list(ok[f"metrics.{m}"])) for m in metrics if f"metrics.{m}" in ok},
             "timing": {t: value_stats(list(ok[f"timing.{t}"])) for t in timings if f"timing.{t}" in ok},
         }
+        entry["degenerate"] = {str(s): why for s, why in degenerate_reasons([by_id[c] for c in ok["cell_id"]]).items()}
         entry["predictions"] = _predictions([by_id[c] for c in ok["cell_id"]])
         out[str(cid)] = entry
     return out
@@ -227,8 +235,25 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
     if version == 1:  # a 6 ms MLP calibration: too short to measure a machine; kept, not used
         base = {**base, "schema_version": 2, "calibration": None, "calibration_v1": base.get("calibration"),
                 "time_factor": DEFAULT_TIME_FACTOR}
+    if base["schema_version"] == 2:
+        base = _v2_to_v3(base)
     validate(base, f"baseline {path}")
     return base
+
+
+def _v2_to_v3(base: dict[str, Any]) -> dict[str, Any]:
+    """Per configuration, the seeds whose stored predictions are all one class (module docstring)."""
+    configs = {}
+    for cid, entry in (base.get("configs") or {}).items():
+        preds = (entry.get("predictions") if isinstance(entry, dict) else None) or {}
+        names, bad = preds.get("label_names") or [], {}
+        for seed, p in (preds.get("seeds") or {}).items():
+            pred = [max(range(len(row)), key=row.__getitem__) for row in p.get("proba") or []]
+            why = judge("", math.nan, math.nan, pred, p.get("labels") or [], names) if pred and names else None
+            if why:
+                bad[str(seed)] = why
+        configs[cid] = {**entry, "degenerate": bad} if isinstance(entry, dict) else entry
+    return {**base, "schema_version": 3, "configs": configs, "degenerate_upgraded": "one-class rule only"}
 
 
 def parse_tolerances(items: list[str] | None) -> dict[str, float]:

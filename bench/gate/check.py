@@ -17,6 +17,10 @@ too, so it does not fail the gate; a raw speed-up never does. When either calibr
 noisy (spread of its repeats above ``max_spread``), missing, or of another workload, timings are
 not judged (said in the output; quality is still judged).
 
+Degenerate results (``bench.record.quality``): a configuration none of whose baseline seeds was
+degenerate and any of whose seeds now is, is a REGRESSION whatever the tolerance says; one that
+stays degenerate is listed (not failing), one that recovers is listed as better.
+
 Exit codes: 0 clean, 1 regression (or a failed / missing configuration), 2 bad input.
 """
 
@@ -134,6 +138,24 @@ def quality_row(base: dict, cid: str, b: dict, n: dict, now_recs: list[dict], me
     return row
 
 
+def degenerate_rows(b: dict, n: dict) -> list[Row]:
+    """The 'degenerate' row of a configuration (module docstring); none while neither side is."""
+    was, now = b.get("degenerate") or {}, n.get("degenerate") or {}
+    if not was and not now:
+        return []
+
+    def seeds(d: dict) -> str:
+        return f"seed(s) {', '.join(sorted(d, key=int))}" if d else "no"
+
+    row = Row(b["label"], "degenerate", seeds(was), seeds(now), "—", "better", "no longer degenerate")
+    if now and not was:
+        row.verdict, row.failing = "REGRESSION", True
+        row.evidence = f"turned degenerate (fails inside any tolerance): {now[min(now, key=int)]}"
+    elif now:
+        row.verdict, row.evidence = "still degenerate", f"degenerate in the baseline too: {now[min(now, key=int)]}"
+    return [row]
+
+
 def _welch(now: list[float], base: list[float], direction: int) -> float:
     """One-sided p-value that ``now`` is worse than ``base``."""
     from scipy.stats import ttest_ind
@@ -240,6 +262,7 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
                             "see the failed record's error", True))
         if not n["seeds"]:
             continue
+        rows += degenerate_rows(b, n)
         rows += [quality_row(base, cid, b, n, by_config.get(cid, []), m, alpha) for m in base["metrics"]]
         rows += [timing_row(b, n, t, scale, factor) for t in base["timings"]]
     for cid, n in now.items():
