@@ -148,7 +148,13 @@ def print_result(rec: dict, path: Path | None = None) -> None:
                    ("eval_samples_per_s", "{:.1f}"), ("latency_p50_ms", "{:.1f}"), ("peak_memory_mb", "{:.0f}")):
         if t.get(k) is not None:
             table.add_row(k, fmt.format(t[k]))
+    q = rec.get("quality") or {}
+    if q.get("majority_score") is not None:  # the reference: predict the training split's most frequent class
+        table.add_row(f"{rec['task']['main_score']}: majority class ({q['majority_class']}, no training)",
+                      f"{q['majority_score']:.4f}", style="dim")
     Console().print(table)
+    if q.get("degenerate"):
+        Console().print(f"[bold red]DEGENERATE:[/] {q['reason']} (see README, What a run records)", highlight=False)
     if path:
         print(f"record: {path}")
 
