@@ -130,9 +130,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ra, rb = res.config_records(a["config_id"]), res.config_records(b["config_id"])
     boot = paired_bootstrap(ra, rb, metric, resamples=args.resamples, alpha=args.alpha)
     mc = mcnemar(ra, rb)
+    deg = {row["config_id"]: dict(zip(("seeds", "of", "reason"), res.degenerate(row["config_id"]))) for row in (a, b)}
     if args.json:
-        print(json.dumps({"a": {"task": a["task"], "config": a["config"], "config_id": a["config_id"]},
-                          "b": {"task": b["task"], "config": b["config"], "config_id": b["config_id"]},
+        print(json.dumps({"a": {"task": a["task"], "config": a["config"], "config_id": a["config_id"],
+                                "degenerate": deg[a["config_id"]]},
+                          "b": {"task": b["task"], "config": b["config"], "config_id": b["config_id"],
+                                "degenerate": deg[b["config_id"]]},
                           "bootstrap": boot, "mcnemar": mc}, indent=1))
         return 0
     better = "higher" if DIRECTION.get(metric, 1) > 0 else "lower"
@@ -141,7 +144,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
                else f"no significant difference at {level}%")
     print(f"metric {metric} ({better} is better)")
     for name, row, recs, mean in (("A", a, ra, boot["mean_a"]), ("B", b, rb, boot["mean_b"])):
-        print(f"{name}: {row['task']} · {row['config']}  [{row['config_id']}, {len(recs)} seed(s)]  {metric} {mean:.4f} on the paired seeds")
+        d = deg[row["config_id"]]
+        mark = f"  DEGENERATE ({d['seeds']}/{d['of']} seeds): {d['reason']}" if d["seeds"] else ""
+        print(f"{name}: {row['task']} · {row['config']}  [{row['config_id']}, {len(recs)} seed(s)]  {metric} {mean:.4f} on the paired seeds{mark}")
     print(f"A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, {boot['ci_high']:+.4f}]  p={boot['p_value']:.3g}"
           f"  (paired bootstrap: {boot['n_docs']} test documents x {boot['n_seeds']} seed pair(s), "
           f"{boot['resamples']} resamples) -> {verdict}")
