@@ -72,3 +72,108 @@ def test_renaming_a_documented_flag_fails_the_docs():
                 for p in commands.check_text(page.read_text(encoding="utf-8"), page.name, parser)]
     assert problems and all("--limit-train" in p for p in problems), problems
     assert any(p.startswith("README.md:") for p in problems)
+
+
+# -- generated blocks ------------------------------------------------------------------------------
+
+import generate  # noqa: E402  (scripts/docs/generate.py)
+import run_block  # noqa: E402  (scripts/docs/run_block.py)
+from blocks import blocks, inputs_line  # noqa: E402
+
+
+def test_generated_blocks_are_current():
+    assert generate.run(ROOT, check=True) == []
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of what the repository blocks are made from."""
+    import shutil
+
+    for rel in ("README.md", "matrices/smoke.yaml", ".ci/run", "tox.ini", *(
+            str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
+    assert generate.run(tmp_path, check=True) == []
+    return tmp_path
+
+
+@pytest.mark.parametrize("rel, old, new, block_text", [
+    ("matrices/smoke.yaml", "seeds: [0, 1, 2]", "seeds: [0, 1]", "| 0, 1 |"),
+    (".ci/run", "--baseline baselines/smoke.json\n", "--baseline baselines/smoke.json --time-factor 4\n",
+     "--time-factor 4"),
+    ("tox.ini", "--baseline baselines/smoke.json\n", "--baseline baselines/smoke.json --time-factor 3\n",
+     "--time-factor 3"),
+])
+def test_a_changed_input_makes_the_page_stale(tree, rel, old, new, block_text):
+    path = tree / rel
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    problems = generate.run(tree, check=True)
+    assert len(problems) == 1 and problems[0].startswith("docs/CHECK.md: generated blocks are stale"), problems
+    assert block_text in problems[0]  # the diff shows what the page would say now
+    assert generate.run(tree) == [] and block_text in (tree / "docs/CHECK.md").read_text()
+    assert generate.run(tree, check=True) == []
+
+
+def test_removed_markers_and_hand_edits_are_caught(tree):
+    page = tree / "docs" / "CHECK.md"
+    text = page.read_text()
+    page.write_text(text.replace("| bbc-news · tiny-bert", "| bbc-news · tiny-bertt", 1))
+    assert "stale" in generate.run(tree, check=True)[0]
+    page.write_text(text.replace("<!-- END generated:smoke-matrix -->", ""))
+    assert "unbalanced generated-block markers" in generate.run(tree, check=True)[0]
+
+
+def test_run_blocks_record_their_inputs(tree):
+    (tree / "matrices" / "x.yaml").write_text("name: x\n")
+    page = tree / "docs" / "X.md"
+    body = f"{inputs_line(['matrices/x.yaml'], tree)}\nnumbers\n"
+    page.write_text(f"# X\n<!-- BEGIN generated:t (by scripts/docs/run_block.py) -->\n{body}<!-- END generated:t -->\n")
+    assert generate.run(tree, check=True) == []
+    (tree / "matrices" / "x.yaml").write_text("name: x\nseeds: [0]\n")
+    problems = generate.run(tree, check=True)
+    assert len(problems) == 1 and "matrices/x.yaml changed since the run" in problems[0]
+    page.write_text("<!-- BEGIN generated:t (pending) -->\nold numbers\n<!-- END generated:t -->\n")
+    assert "does not say" in generate.run(tree, check=True)[0]
+    page.write_text("<!-- BEGIN generated:t -->\nby hand\n<!-- END generated:t -->\n")
+    assert "not made by any known script" in generate.run(tree, check=True)[0]
+
+
+def test_run_block_writes_output_with_provenance(tmp_path):
+    page = tmp_path / "P.md"
+    page.write_text("intro\n<!-- BEGIN generated:ctx (pending) -->\nold\n<!-- END generated:ctx -->\nend\n")
+    assert run_block.main([str(page), "ctx", "--inputs", "matrices/smoke.yaml", "--show", "bench ls context",
+                           "--max-load", "1000"]) == 0
+    body = blocks(page.read_text())["ctx"]["body"]
+    assert "$ bench ls context" in body and "head_tail" in body  # the command's real output
+    for part in ("inputs: matrices/smoke.yaml sha256:", "Machine: ", "cores", "Date: 20", "load average",
+                 "Budget: matrices/smoke.yaml: budget {'limit_train': 150"):
+        assert part in body, body
+    assert page.read_text().startswith("intro\n") and page.read_text().endswith("end\n")
+    assert generate._other_block(blocks(page.read_text())["ctx"], ROOT) == []
+
+
+def test_run_block_refuses_a_busy_machine_and_unknown_blocks(tmp_path, capsys):
+    page = tmp_path / "P.md"
+    text = "<!-- BEGIN generated:ctx (pending) -->\nold\n<!-- END generated:ctx -->\n"
+    page.write_text(text)
+    assert run_block.main([str(page), "ctx", "--show", "bench ls", "--max-load", "0", "--wait", "0"]) == 2
+    assert run_block.main([str(page), "nope", "--show", "bench ls"]) == 2
+    assert run_block.main([str(page), "ctx", "--show", "bench nosuchcommand", "--max-load", "1000"]) == 2
+    assert page.read_text() == text
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "not an idle machine" in err[0] and "no generated block 'nope'" in err[1], err
+
+
+def test_gate_defaults_quoted_in_prose_match_the_code():
+    import re
+
+    from bench.gate.baseline import DEFAULT_MAX_SPREAD, DEFAULT_TIME_FACTOR
+
+    for rel in ("README.md", "docs/CHECK.md"):
+        text = " ".join((ROOT / rel).read_text().split())
+        factors = re.findall(r"default ×(\d+(?:\.\d+)?)", text)
+        spreads = re.findall(r"spread[^.]{0,40}?[\s(](?:above|exceeds|default) (0\.\d+)", text)
+        assert factors and {float(f) for f in factors} == {DEFAULT_TIME_FACTOR}, (rel, factors)
+        assert spreads and {float(s) for s in spreads} == {DEFAULT_MAX_SPREAD}, (rel, spreads)

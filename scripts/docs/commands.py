@@ -131,6 +131,8 @@ def check_command(cmd: str, full: bool, parser: argparse.ArgumentParser | None =
         return [f"{cmd!r}: cannot split ({err})"]
     words = [w for w in words if w != "..."]
     subs = _subparsers(parser)
+    if len(words) == 1 and "/" in words[0] and set(words[0].split("/")) <= set(subs):
+        return []  # prose: `bench baseline/check`
     if not words or words[0] not in subs:
         return [f"{cmd!r}: unknown subcommand {words[0] if words else '(none)'!r} (bench has {', '.join(subs)})"]
     sub = subs[words[0]]
