@@ -90,3 +90,19 @@ def test_cli_perf_rejects_negative_max_load(capsys):
     assert main(["perf", "--max-load", "-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--max-load" in err[0]
+
+
+def test_fast_path_defaults_are_one_line_flips(monkeypatch):
+    """The CPU bf16 and length-grouping defaults each live in one constant (issue 18)."""
+    import bench.fit.device as device
+    from bench.spec.cell import GROUP_BY_LENGTH_DEFAULT, TrainParams
+
+    assert TrainParams().group_by_length is GROUP_BY_LENGTH_DEFAULT
+    monkeypatch.delenv("BENCH_BF16", raising=False)
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(device, "CPU_BF16_AUTO", False)
+    assert device.resolve_precision("auto", "cpu") == "fp32"
+    monkeypatch.setattr(device, "CPU_BF16_AUTO", True)
+    assert device.resolve_precision("auto", "cpu") == "bf16" and device.resolve_precision("fp32", "cpu") == "fp32"
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: False)  # no native bf16: auto stays fp32
+    assert device.resolve_precision("auto", "cpu") == "fp32"

@@ -107,6 +107,11 @@ def cpu_supports_bf16() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+# What precision "auto" means on a CPU with native bf16 (AVX-512 bf16 / AMX): the one-line flip of
+# the CPU fast path (issue 18; decide on paired idle-machine runs, docs/PERFORMANCE.md).
+CPU_BF16_AUTO = False
+
+
 def resolve_precision(precision: str = "auto", kind: str | None = None) -> str:
     """``auto`` -> bf16 on CUDA with bf16, else fp32. CPU bf16 (AVX-512 bf16 / AMX) is opt-in
     (``precision="bf16"``): measured on a 2-core Xeon it did not clearly pay (docs/PERFORMANCE.md).
@@ -125,7 +130,7 @@ def resolve_precision(precision: str = "auto", kind: str | None = None) -> str:
         import torch
 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "fp32"
+    return "bf16" if CPU_BF16_AUTO and cpu_supports_bf16() else "fp32"
 
 
 def _device_kind() -> str:

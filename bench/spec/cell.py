@@ -12,6 +12,10 @@ from bench.errors import ConfigError
 
 Number = Union[int, float]  # noqa: UP007 - an int stays an int (the id hashes the value as written)
 PRECISIONS = ("auto", "fp32", "bf16")
+# The fast-path defaults (issue 18), each a one-line flip once paired runs on an idle machine show
+# no quality loss (docs/PERFORMANCE.md). Flipping this one changes the ids of cells that do not set
+# group_by_length (it changes their results); CPU bf16 for precision "auto": bench.fit.device.CPU_BF16_AUTO.
+GROUP_BY_LENGTH_DEFAULT = False
 
 
 class TrainParams(BaseModel):
@@ -34,7 +38,7 @@ class TrainParams(BaseModel):
     latency_docs: int = 32  # documents timed one at a time for latency p50/p95
     # speed options that change the numbers (runtime-only ones live in bench.fit.options):
     precision: str = "auto"  # auto = bf16 on CUDA with bf16, else fp32 (CPU bf16: opt in, docs/PERFORMANCE.md)
-    group_by_length: bool = False  # True = batches of similar lengths (less padding on short, varied texts)
+    group_by_length: bool = GROUP_BY_LENGTH_DEFAULT  # True = batches of similar lengths (less padding on varied texts)
 
     def __init__(self, **values: Any) -> None:
         try:
