@@ -125,7 +125,7 @@ def test_excluded_by_matrix_is_not_missing(tmp_path):
             for c in ("head", "tail") for s in (0, 1) if not (t == "t2" and c == "tail")]
     recs = [r for r in recs if not (r["cell"]["task"] == "t1" and r["cell"]["imbalance"] == "focal"
                                     and r["cell"]["context"] == "tail" and r["cell"]["seed"] == 1)]
-    recs.append(record(task="t2", model="m5"))  # never planned, but present: shown, not missing
+    recs += [record(task="t2", model="m5"), record(task="t2", model="m5", context="tail")]  # never planned: shown
     res = write(tmp_path / "res", recs)
     board = build_board(res, "macro_f1", resamples=20, planned=planned)
     assert board.missing[["task", "config", "seed"]].values.tolist() == [["t1", "m1 · full · focal · tail · L128", 1]]
@@ -133,6 +133,9 @@ def test_excluded_by_matrix_is_not_missing(tmp_path):
     assert st[("m1 · full · none · tail · L128", "t2")] == "not planned"
     assert st[("m5 · full · none · head · L128", "t1")] == "not planned"
     assert "missing" not in set(st)
+    t2 = build_board(res, "macro_f1", rows=["model", "imbalance"], cols=["context"], task="t2", resamples=20,
+                     planned=planned).cells.set_index(["model", "imbalance", "context"])["status"]
+    assert t2[("m1", "none", "tail")] == "not planned"  # planned on t1 only
     unknown = build_board(res, "macro_f1", resamples=20)  # no plan known: absent cells stay "missing"
     assert unknown.missing is None and "missing" in set(unknown.cells["status"])
 

@@ -119,9 +119,10 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
     _trust(res, cells, metric, resamples, seed, alpha)
     if planned is not None:
         absent = cells["status"] == "missing"
+        keys = rows + cols + (["task"] if task is not None and "task" not in rows + cols else [])
         cells.loc[absent, "status"] = [
-            "missing" if planned.has(rows + cols, tuple(r[c] for c in rows + cols)) else "not planned"
-            for _, r in cells[absent].iterrows()]
+            "missing" if planned.has(keys, tuple(task if c == "task" and c not in r else r[c] for c in keys))
+            else "not planned" for _, r in cells[absent].iterrows()]
     notes = _rank_and_test(res, cells, cols, col_keys, metric, direction, resamples, seed, alpha)
     overall = winrate.overall(cells, rows, cols, len(col_keys), direction)
     failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)

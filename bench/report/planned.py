@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.errors import ConfigError
+from bench.errors import BenchError, ConfigError
 from bench.record.frame import frame_of
 from bench.report.records import RecordSet
 
@@ -59,7 +59,10 @@ def resolve_plan(res: RecordSet, matrix: str | None) -> tuple[Planned | None, st
         path = next((p for p in (m.get("path"), f"matrices/{m.get('name')}.yaml") if p and Path(p).is_file()), None)
         if path is None:
             return None, f"planned cells: unknown (matrix {m.get('name')!r} of the records not found; give --matrix FILE)"
-        p = planned_from(path)
+        try:
+            p = planned_from(path)
+        except BenchError as err:  # the file changed since the run: the report goes on without a plan
+            return None, f"planned cells: unknown (matrix file {path}: {err}; give --matrix FILE)"
         parts.append(p.frame)
         names += p.names
     frame = pd.concat(parts, ignore_index=True).drop_duplicates(["config_id", "seed"])
