@@ -1,7 +1,6 @@
 """Degenerate-result detection (the record's quality section), the majority-class reference row and
 the record schema upgrade 1 -> 2 that adds the section to older results folders."""
 
-import dataclasses
 import json
 
 import numpy as np
@@ -12,8 +11,6 @@ from bench.metrics import classification_metrics
 from bench.record.io import iter_records, read_record
 from bench.record.quality import MARGIN, majority_metrics, majority_row, quality_section
 from bench.record.schema import SCHEMA_VERSION
-from bench.run.ids import plan_cell
-from bench.run.worker import run_cell
 
 NAMES = ["neg", "neu", "pos"]
 Y = np.array([2] * 12 + [0] * 5 + [1] * 3)  # test labels; pos is the majority
@@ -24,14 +21,28 @@ def onehot(pred):
     return np.eye(3)[np.asarray(pred)]
 
 
-def test_learning_rate_zero_cell_is_degenerate(tiny_cell):
-    broken = dataclasses.replace(tiny_cell, train=tiny_cell.train.model_copy(update={"learning_rate": 0.0}))
-    rec = run_cell(plan_cell(broken))
+def test_learning_rate_zero_cell_is_degenerate(tmp_path, capsys):
+    """bench run records and prints it; bench compare marks that side (a deliberately broken cell)."""
+    from bench.cli import main
+
+    common = ["--task", "drugs-sentiment", "--max-length", "64", "--epochs", "1", "--limit-train", "48",
+              "--limit-eval", "30", "--out", str(tmp_path)]
+    assert main(["run", "--model", "tiny-bert", "--learning-rate", "0", *common]) == 0
+    out = capsys.readouterr().out
+    (rec,) = iter_records(tmp_path)
     q = rec["quality"]
     assert q["degenerate"] is True and q["predicted_classes"] == 1
     assert q["reason"].startswith(f"predicts one class ({q['majority_class']})")
     assert q["majority_class"] == rec["task"]["label_names"][int(np.argmax(rec["task"]["class_counts"]["train"]))]
     assert set(q["majority"]) == set(rec["metrics"]) and q["majority_score"] == q["majority"]["macro_f1"]
+    assert f"DEGENERATE: {q['reason']}" in out and f"majority class ({q['majority_class']}, no training)" in out
+    fit = [*common[:6], "--limit-train", "200", *common[8:]]  # class-weighted TF-IDF on 200 reviews learns
+    assert main(["run", "--model", "tfidf-logreg", "--imbalance", "class_weight", *fit]) == 0
+    assert "DEGENERATE" not in capsys.readouterr().out
+    assert main(["compare", "model=tiny-bert", "model=tfidf-logreg", "--results", str(tmp_path),
+                 "--resamples", "50"]) == 0
+    a_line, b_line = [x for x in capsys.readouterr().out.splitlines() if x[:2] in ("A:", "B:")]
+    assert f"DEGENERATE (1/1 seeds): {q['reason']}" in a_line and "DEGENERATE" not in b_line
 
 
 def _section(pred, macro_f1):
