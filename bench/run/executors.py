@@ -9,6 +9,10 @@ same everywhere and writes its own record into the output folder.
   ``--address`` or on a local instance started for the run. Workers write records straight
   into the output folder, so on several nodes it must be shared storage (NFS, a mounted bucket
   with atomic rename, ...) mounted at the same path everywhere.
+
+SIGINT/SIGTERM (:mod:`bench.run.interrupt`): every executor lets the driver's ``Interrupted``
+through after stopping its workers (process: SIGTERM, then a kill after a grace period; Ray:
+cancel, then force-cancel); an interrupted cell leaves no record and no lock.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import NamedTuple
 
 from bench.errors import ConfigError
 from bench.registry import Registry
+from bench.run.interrupt import Interrupted, cancel_ray, sigint_blocked, stop_pool
 
 
 class Job(NamedTuple):
@@ -100,7 +105,11 @@ def cpu_count() -> int:
 
 
 def _init_worker(events, slots, threads: int) -> None:
-    """In each spawned worker: take a GPU slot (if any), set the thread count, quiet logs."""
+    """In each spawned worker: signals (the driver stops it), a GPU slot (if any), the thread
+    count, quiet logs."""
+    from bench.run.interrupt import worker_mode
+
+    worker_mode()
     slot = slots.get() if slots is not None else None
     if slot is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(slot)
@@ -139,11 +148,12 @@ class Processes(Executor):
                 for g in range(n):
                     slots.put(g)
             started: dict[str, int] = {}
-            pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(events, slots, threads))
-            futures = {pool.submit(execute, *job): job for job in todo}
+            with sigint_blocked():  # workers spawn here: a terminal's Ctrl-C is for the driver only
+                pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
+                                           initargs=(events, slots, threads))
+                futures = {pool.submit(execute, *job): job for job in todo}
             finished: set[str] = set()
-            broken = False
+            broken = stopped = False
             try:
                 while futures and not broken:
                     done, _ = wait(list(futures), timeout=0.2, return_when=FIRST_COMPLETED)
@@ -158,8 +168,12 @@ class Processes(Executor):
                             continue
                         finished.add(job.cid)
                         on_done(res)
+            except Interrupted:
+                stopped = True
+                stop_pool(pool, [j for j in todo if j.cid not in finished])
+                raise
             finally:
-                pool.shutdown(wait=not broken, cancel_futures=True)
+                pool.shutdown(wait=not (broken or stopped), cancel_futures=True)
             todo = [j for j in todo if j.cid not in finished]
             if broken:
                 _drain(events, started, on_phase)
@@ -230,15 +244,19 @@ class RayCluster(Executor):
         for job in jobs:
             if on_phase is not None:
                 on_phase(job.cid, "queued on ray")
-        while refs:
-            done, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
-            for ref in done:
-                job = refs.pop(ref)
-                try:
-                    res = ray.get(ref)
-                except Exception as err:  # noqa: BLE001 - the worker died; the driver writes the record
-                    res = _failed(job, WorkerDied(f"Ray task failed: {type(err).__name__}: {str(err)[:500]}"))
-                on_done(res)
+        try:
+            while refs:
+                done, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+                for ref in done:
+                    job = refs.pop(ref)
+                    try:
+                        res = ray.get(ref)
+                    except Exception as err:  # noqa: BLE001 - the worker died; the driver writes the record
+                        res = _failed(job, WorkerDied(f"Ray task failed: {type(err).__name__}: {str(err)[:500]}"))
+                    on_done(res)
+        except Interrupted:
+            cancel_ray(ray, refs)
+            raise
 
     def close(self) -> None:
         if self._started:

@@ -56,6 +56,13 @@ def lock_free(lock_dir: str | Path, cid: str) -> bool:
     return not path.exists() or not owner_alive(_read(path), path)
 
 
+def clear_dead(lock_dir: str | Path, cid: str) -> None:
+    """Remove a cell's lock whose owner is gone (a worker killed while it held it)."""
+    path = Path(lock_dir) / f"{cid}.lock"
+    if path.exists() and not owner_alive(_read(path), path):
+        path.unlink(missing_ok=True)
+
+
 def _create(path: Path, info: dict) -> bool:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

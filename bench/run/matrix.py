@@ -5,6 +5,8 @@ Safety: every record is written atomically, and each cell runs under a per-cell 
 (:mod:`bench.run.lock`) that is re-checked against the records folder once held, so a ``kill -9``
 at any moment or a second runner on the same folder never loses, duplicates or corrupts a
 record. A failing cell becomes a failed record (error + traceback tail) and the matrix goes on.
+SIGINT/SIGTERM (:mod:`bench.run.interrupt`) stop the run: the running cells unwind (locks
+released, no record), finished records stay, and ``run_matrix`` raises Interrupted saying how far it got.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from bench.errors import SchemaError
 from bench.record.io import check_writable, read_record, record_path, record_status
+from bench.run.interrupt import Interrupted
 from bench.run.plan import MatrixPlan
 
 
@@ -28,6 +31,10 @@ class Outcome:
     @property
     def exit_code(self) -> int:
         return 1 if any(self.final_state(cid) == "failed" for cid in self.plan.ids) else 0
+
+    def finished(self) -> int:
+        """Cells of the plan that have a record now (this run's and earlier ones)."""
+        return sum(self.final_state(cid) in ("ok", "failed") for cid in self.plan.ids)
 
     def final_state(self, cid: str) -> str:
         r = self.ran.get(cid)
@@ -43,7 +50,8 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
                ) -> Outcome:
     """Run every runnable cell of ``plan``; cells locked by a live runner are retried until that
     runner lets go (then usually found done). ``on_record(out, cell_id)`` runs in this process after
-    each ok record is written (bench.run.finish: extra metrics, tracking)."""
+    each ok record is written (bench.run.finish: extra metrics, tracking). SIGINT/SIGTERM: Interrupted
+    ("interrupted after N of M cells; ..."), raised once the workers are stopped."""
     from bench.run.executors import EXECUTORS, Job
 
     check_writable(plan.out)
@@ -55,9 +63,9 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
     named = {"name": plan.name, "path": plan.path}
     pending = [Job(plan.cells[i].to_dict(), plan.ids[i], str(plan.out), plan.state[plan.ids[i]], plan.precisions[i],
                    named) for i in plan.todo(retry_failed)]
-    if progress is not None:
-        progress.begin(plan, [j.cid for j in pending])
     try:
+        if progress is not None:
+            progress.begin(plan, [j.cid for j in pending])
         busy: list[str] = []
 
         def done(res: dict) -> None:
@@ -74,12 +82,20 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
             busy.clear()
             ex.run(pending, on_done=done, on_phase=progress.phase if progress is not None else None)
             pending = _after_busy([j for j in pending if j.cid in set(busy)], done)
+    except Interrupted as sig:
+        stopped: Interrupted | None = sig
+    else:
+        stopped = None
     finally:
         ex.close()
         outcome.wall_seconds = time.perf_counter() - t0
         if progress is not None:
             progress.end()
+    if stopped is not None:
+        raise Interrupted(stopped.signum, f"interrupted after {outcome.finished()} of {len(plan.ids)} cells; "
+                          "rerun the same command to resume")
     return outcome
+
 
 
 def _after_busy(busy: list, done: Callable[[dict], None], poll_s: float = 1.0) -> list:

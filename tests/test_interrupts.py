@@ -1,0 +1,131 @@
+"""SIGINT / SIGTERM during ``bench run`` (issue 15, part 3), with real signals on real runs.
+
+A stopped run exits 130 (SIGINT) / 143 (SIGTERM) with one line, leaves no lock, no temp file and
+no failed record for the cell it stopped (finished records stay), stops its worker processes, and
+the same command afterwards finishes the matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+
+import psutil
+import pytest
+
+from tests.test_runner import TINY, _bench, matrix, records, task  # noqa: F401 - task is a fixture
+
+STOPPED = re.compile(r"^interrupted after (\d+) of (\d+) cells; rerun the same command to resume$")
+
+
+def _wait_for(proc, cond, what: str, timeout: float = 300) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if cond():
+            return
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"the run ended (or {timeout}s passed) before {what}: {proc.communicate()[1][-2000:]}")
+
+
+def _locks(out) -> list:
+    return sorted((out / "locks").glob("*.lock")) if (out / "locks").is_dir() else []
+
+
+def _owners(out) -> set[int]:
+    pids = set()
+    for lock in _locks(out):
+        try:
+            pids.add(json.loads(lock.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return pids
+
+
+def _stopped_cleanly(proc, out, sig, before: dict) -> dict:
+    """Exit code, the one line, no lock / temp file / failed record, earlier records untouched."""
+    _, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 128 + sig, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    m = STOPPED.match(stderr.strip().splitlines()[-1])
+    assert m, stderr[-2000:]
+    recs = records(out) if (out / "records").is_dir() else {}
+    assert int(m.group(1)) == len(recs) and int(m.group(2)) == 4
+    assert {r["status"] for r in recs.values()} <= {"ok"}  # the stopped cell is not a failed record
+    assert all(recs[k] == before[k] for k in before)
+    assert not _locks(out)
+    assert not list(out.rglob("*.tmp"))
+    return recs
+
+
+def test_sigint_then_sigterm_mid_matrix_then_rerun(tmp_path, task):  # noqa: F811
+    m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
+    proc = _bench(["--matrix", m, "--out", str(out)])
+    _wait_for(proc, lambda: list((out / "records").glob("*.json")) and _locks(out), "a record and a running cell")
+    proc.send_signal(signal.SIGINT)
+    first = _stopped_cleanly(proc, out, signal.SIGINT, {})
+    assert 1 <= len(first) < 4
+
+    proc = _bench(["--matrix", m, "--out", str(out)])  # resumes; stopped again while a cell runs
+    _wait_for(proc, lambda: _locks(out), "a running cell")
+    proc.send_signal(signal.SIGTERM)
+    second = _stopped_cleanly(proc, out, signal.SIGTERM, first)
+
+    proc = _bench(["--matrix", m, "--out", str(out)])
+    _, stderr = proc.communicate(timeout=400)
+    assert proc.returncode == 0, stderr[-3000:]
+    final = records(out)
+    assert len(final) == 4 and {r["status"] for r in final.values()} == {"ok"}
+    assert all(final[k] == second[k] for k in second)  # finished records were not redone
+    assert not _locks(out)
+
+
+def test_process_executor_workers_are_stopped(tmp_path, task):  # noqa: F811
+    """Ctrl-C in a terminal (SIGINT to the whole process group), then SIGTERM to the driver only."""
+    m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
+    args = ["--matrix", m, "--out", str(out), "--executor", "process", "--workers", "2"]
+    before: dict = {}
+    for sig, group in ((signal.SIGINT, True), (signal.SIGTERM, False)):
+        proc = _bench(args, start_new_session=True)
+        _wait_for(proc, lambda: len(_owners(out)) == 2, "both workers ran a cell")
+        workers = _owners(out)
+        assert proc.pid not in workers  # the cells run in the worker processes
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        before = _stopped_cleanly(proc, out, sig, before)
+        time.sleep(0.5)
+        alive = [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        assert not alive, f"worker processes still running: {alive}"
+    proc = _bench(args)
+    _, stderr = proc.communicate(timeout=400)
+    assert proc.returncode == 0, stderr[-3000:]
+    final = records(out)
+    assert len(final) == 4 and {r["status"] for r in final.values()} == {"ok"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # noqa: F811
+    out = tmp_path / "out"
+    proc = _bench(["--task", task, "--model", "tiny-bert", "--max-length", "32", "--epochs", "200",
+                   "--batch-size", "4", "--out", str(out)])
+    ps = psutil.Process(proc.pid)
+
+    def training() -> bool:  # torch loaded and the process busy: inside the cell
+        try:
+            return any("libtorch" in m.path for m in ps.memory_maps()) and ps.cpu_times().user > 4
+        except psutil.Error:
+            return False
+
+    _wait_for(proc, training, "training started")
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 128 + sig, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted; nothing was recorded")
+    assert not (out / "records").is_dir() or not list((out / "records").iterdir())
