@@ -144,3 +144,23 @@ def test_console_marks_degenerate_and_never_ranks_it_above(capsys):
     prog = MatrixProgress(Console(file=io.StringIO(), width=250))
     prog.done(0, {"id": "x", "status": "ok", "main_score": 0.25, "degenerate": "predicts one class (pos)"})
     assert "DEGENERATE: predicts one class (pos)" in prog.console.file.getvalue()
+
+
+def test_matrix_summary_counts_and_lists_degenerate_cells():
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from bench.run.progress import print_outcome
+
+    recs = [v2_record(Y, 0, "good"), v2_record(np.full(len(Y), 2), 0, "bad")]
+    ran = {r["cell_id"]: {"id": r["cell_id"], "status": "ok", "degenerate": r["quality"]["reason"]} for r in recs}
+    plan = SimpleNamespace(name="m", ids=list(ran), state={c: "todo" for c in ran})
+    out = io.StringIO()
+    print_outcome(SimpleNamespace(plan=plan, ran=ran, wall_seconds=1.0), recs, Console(file=out, width=250))
+    text = out.getvalue()
+    assert "ran: ok but DEGENERATE (see below)" in text and "DEGENERATE cells" in text
+    line = next(x for x in text.splitlines() if "ran: ok but" in x)
+    assert line.split("│")[2].strip() == "1"
+    assert "bad0" in text and "predicts one class (pos) for all 20 test documents" in text
