@@ -130,7 +130,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ra, rb = res.config_records(a["config_id"]), res.config_records(b["config_id"])
     boot = paired_bootstrap(ra, rb, metric, resamples=args.resamples, alpha=args.alpha)
     mc = mcnemar(ra, rb)
-    deg = {row["config_id"]: dict(zip(("seeds", "of", "reason"), res.degenerate(row["config_id"]))) for row in (a, b)}
+    deg = {row["config_id"]: dict(zip(("seeds", "of", "reason"), res.degenerate(row["config_id"]), strict=True))
+           for row in (a, b)}
     if args.json:
         print(json.dumps({"a": {"task": a["task"], "config": a["config"], "config_id": a["config_id"],
                                 "degenerate": deg[a["config_id"]]},
