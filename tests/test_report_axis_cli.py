@@ -110,6 +110,8 @@ def test_axis_pages_in_headless_chromium(results, capsys, browser):  # noqa: F81
     assert heads[delta].get_attribute("aria-sort") == "descending"
     assert "majority class (no training)" in browser.page_source and "Unmatched configurations" in browser.page_source
     assert errors(browser) == []
+    page = next((site / "configs").glob("*.html")).read_text()
+    assert 'id="quality"' in page and "seed 0: not degenerate; majority class (no training): 0.2000" in page
 
 
 def test_runner_names_the_matrix_in_records(tmp_path, monkeypatch, capsys):

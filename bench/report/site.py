@@ -185,6 +185,12 @@ def config_html(res: RecordSet, cid: str, plots: dict) -> str:
             body += (f"<tr><th>{escape(title)}</th>" + "".join(_td(v, digits) for v in vals)
                      + _td(float(np.nanmean(vals)) if not np.isnan(vals).all() else np.nan, digits) + "</tr>")
         parts += ["<h2>Metrics per seed</h2>", f"<table><tr><th></th>{head}<th>mean</th></tr>{body}</table>"]
+        qs = [(r["cell"]["seed"], r.get("quality") or {}) for r in recs]
+        if any(q for _, q in qs):
+            parts.append('<h2>Trust</h2><ul id="quality">' + "".join(
+                f"<li>seed {sd}: " + (f'<span class="deg">{DEGENERATE}</span> {escape(str(q.get("reason")))}'
+                                      if q.get("degenerate") else "not degenerate")
+                + f"; {MAJORITY_LABEL}: {_fmt(q.get('majority_score'), 4)[1]}</li>" for sd, q in qs) + "</ul>")
         if all(r.get("per_class") for r in recs):
             classes = list(recs[0]["per_class"])
             body = "".join(
