@@ -191,6 +191,17 @@ def test_noisy_calibration_leaves_timings_unjudged(tmp_path, noisy_side):
     assert check(quality_ok, base, calibration=cal_now, max_spread=1.0).exit_code == 1  # judged: 10x slower
 
 
+def test_max_spread_bounds(tmp_path, base_file):
+    now = results(tmp_path / "now", [fake_record(s, 0.8, train_seconds=10.0) for s in (0, 1, 2)])
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(BenchError, match="--max-spread must be a number > 0"):
+            check(now, base_file, calibration=CAL, max_spread=bad)
+    noisy = machine(0.1, spread=5.0)  # judged anyway when the limit is lifted on purpose
+    assert verdicts(check(now, base_file, calibration=noisy, max_spread=float("inf")), "train_seconds") == ["REGRESSION"]
+    assert main(["baseline", "--results", str(now), "--out", str(tmp_path / "b.json"), "--max-spread", "-1"]) == 2
+    assert not (tmp_path / "b.json").exists()
+
+
 def test_other_workload_or_threads_leave_timings_unjudged(tmp_path, base_file):
     now = results(tmp_path / "now", [fake_record(s, 0.8, train_seconds=10.0) for s in (0, 1, 2)])
     other = {**CAL, "workload": workload(threads=4)}
@@ -303,7 +314,7 @@ def test_cli_exit_codes(tmp_path, capsys):
 LEARNS = Cell(task="bbc-news", model="tiny-bert", max_length=64, seed=0,  # random-init, but learns here
               train=TrainParams(epochs=15, batch_size=16, learning_rate=1e-3, limit_train=150, limit_eval=60,
                                 latency_docs=2, early_stopping_patience=None))
-TFIDF = Cell(task="bbc-news", model="tfidf-logreg", seed=0, train=TrainParams(limit_train=150, limit_eval=60))
+TFIDF = Cell(task="bbc-news", model="tfidf-logreg", context="full", seed=0, train=TrainParams(limit_train=150, limit_eval=60))
 
 
 def run_into(folder, cells: list[Cell]):

@@ -125,6 +125,7 @@ def _main(argv: list[str] | None) -> int:
         f"Budget: {args.budget or budget(args.inputs, ROOT) or 'as in the commands'}",
         "", "```text", *shown, "```",
     ]
+    text = page.read_text(encoding="utf-8")  # again: others may have edited the page during the run
     write_page(page, replace(text, args.name, "\n".join(header), f"(by {SCRIPT}; regenerate with the commands below)"))
     print(f"{page}: block {args.name!r} written")
     return 0
