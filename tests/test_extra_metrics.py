@@ -167,3 +167,6 @@ def test_matrix_extra_metrics_fill_in_without_retraining_and_gate(tmp_path, caps
     assert main(["baseline", "--results", str(out), "--out", str(base), "--metrics", "mcc,brier", "--timings", ""]) == 0
     assert json.loads(base.read_text())["metrics"] == ["mcc", "brier"]
     assert main(["check", "--results", str(out), "--baseline", str(base)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--results", str(out), "--metric", "brier"]) == 0  # a leaderboard by an extra metric
+    assert f"{after['metrics']['brier']:.3f}"[:4] in capsys.readouterr().out

@@ -75,7 +75,7 @@ def test_matrix_tracked_read_back_resume_and_export_add_nothing(tmp_path, store,
     assert len(all_runs(store)) == 2
     capsys.readouterr()
     assert main(["export", "--results", str(out), "--to", "mlflow"]) == 0
-    assert "0 run(s) added" in capsys.readouterr().out
+    assert "0 run(s) added to mlflow experiment 'tracked'" in capsys.readouterr().out  # the record's matrix
     assert len(all_runs(store)) == 2
 
 

@@ -70,7 +70,7 @@ class ExtraMetric:
         for fmt in _formats(self.module):
             args = {col: _column(col, fmt[col], labels, pred, proba) for col in fmt}
             if all(v is not None for v in args.values()):
-                return args
+                return {col: v for col, v in args.items() if v is not None}
         raise ValueError(f"extra metric {self.spec!r}: none of its input formats fits {proba.shape[1]} classes "
                          f"(features {_formats(self.module)})")
 
@@ -109,7 +109,8 @@ def load(specs: list[str] | tuple[str, ...]) -> list[ExtraMetric]:
 
     if offline():
         evaluate.config.HF_EVALUATE_OFFLINE = True
-    out, names = [], {}
+    out: list[ExtraMetric] = []
+    names: dict[str, str] = {}
     for spec, source, kwargs in resolved:
         try:
             module = evaluate.load(source, keep_in_memory=True)

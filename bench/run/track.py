@@ -60,6 +60,10 @@ class MlflowTracker:
 
     def __init__(self, experiment: str) -> None:
         check_tracker("mlflow")
+        import logging
+
+        for name in ("mlflow", "alembic"):  # store set-up chatter would break into the matrix console
+            logging.getLogger(name).setLevel(logging.WARNING)
         from mlflow.tracking import MlflowClient
 
         self.client = MlflowClient()
