@@ -177,3 +177,23 @@ def test_gate_defaults_quoted_in_prose_match_the_code():
         spreads = re.findall(r"spread[^.]{0,40}?[\s(](?:above|exceeds|default) (0\.\d+)", text)
         assert factors and {float(f) for f in factors} == {DEFAULT_TIME_FACTOR}, (rel, factors)
         assert spreads and {float(s) for s in spreads} == {DEFAULT_MAX_SPREAD}, (rel, spreads)
+
+
+def policies_recommended(text: str) -> list[str]:
+    """Names a description recommends as policies: 'use chunk or hierarchical policies', 'the chunk context policy'."""
+    import re
+
+    out = []
+    for m in re.finditer(r"((?:`?[\w]+`?(?:,| or| and)?\s+)+)(?:context[- ]length |context )?polic(?:y|ies)", text):
+        out += [w.strip("`,") for w in m.group(1).split() if w.strip("`,") not in {"or", "and", "the", "use", "a", "context"}]
+    return out
+
+
+def test_task_descriptions_recommend_only_existing_policies():
+    from bench.components.context import CONTEXT
+    from bench.spec.task import all_tasks
+
+    assert policies_recommended("Very long documents: use chunk or hierarchical policies.") == ["chunk", "hierarchical"]
+    for name, spec in all_tasks().items():
+        named = policies_recommended(spec.description or "")
+        assert set(named) <= set(CONTEXT.names()), (name, named)
