@@ -35,7 +35,7 @@ def seed_stats(values) -> dict[str, float]:
     from scipy.stats import t
 
     n, mean, std = mean_std(values)
-    if n == 0:
+    if n == 0 or mean is None or std is None:
         return {"n": 0, "mean": np.nan, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     if n == 1:
         return {"n": 1, "mean": mean, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}

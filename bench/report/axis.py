@@ -90,7 +90,10 @@ def build_axis(res: RecordSet, axis: str, reference: str | None = None, metric: 
         configs = configs[configs["task"] == task]
     configs = configs.assign(rest=[_rest_key(res.records[c]["cell"], axis) for c in configs["cell_id"]],
                              value=configs[axis].astype(str))
-    pairs, unmatched, notes, per_task = [], [], [], {}
+    pairs: list[dict] = []
+    unmatched: list[dict] = []
+    notes: list[str] = []
+    per_task: dict[tuple, list] = {}
     for ti, (t, g) in enumerate(sorted(configs.groupby("task"), key=lambda kv: kv[0])):
         for _, grp in g.groupby("rest"):
             refs = grp[grp["value"] == ref]

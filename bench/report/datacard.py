@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from bench.components.models import get_model
@@ -13,7 +15,7 @@ from bench.spec.task import SPLITS, get_task
 def data_card(task: str, model: str = "minilm-l6") -> dict:
     spec = get_task(task)
     data: TaskData = load_task_data(spec)
-    card = {
+    card: dict[str, Any] = {
         "task": spec.name, "version": spec.version, "domain": spec.domain, "license": spec.license,
         "source": spec.source.model_dump(), "description": spec.description,
         "label_names": data.label_names, "main_score": spec.main_score,

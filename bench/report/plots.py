@@ -41,7 +41,9 @@ def mean_roc(recs: list[dict]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def _auc(tpr: np.ndarray) -> float:
-    return float(np.trapezoid(tpr, GRID)) if hasattr(np, "trapezoid") else float(np.trapz(tpr, GRID))
+    from scipy.integrate import trapezoid
+
+    return float(trapezoid(tpr, GRID))
 
 
 def _save(fig, path: Path) -> None:

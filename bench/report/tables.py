@@ -121,7 +121,8 @@ def failed(board: Board) -> tuple[list[str], list[list[str]]]:
 
 
 def missing(board: Board) -> tuple[list[str], list[list[str]]]:
-    return ["task", "config", "seed"], [[r.task, r.config, str(r.seed)] for r in board.missing.itertuples()]
+    rows = board.missing if board.missing is not None else pd.DataFrame(columns=["task", "config", "seed"])
+    return ["task", "config", "seed"], [[r.task, r.config, str(r.seed)] for r in rows.itertuples()]
 
 
 def table(headers: list[str], rows: list[list[str]], fmt: str) -> str:

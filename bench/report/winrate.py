@@ -46,7 +46,8 @@ def overall(cells: pd.DataFrame, rows: list[str], cols: list[str], n_cols: int, 
     ok["_col"] = list(map(tuple, ok[cols].astype(object).itertuples(index=False)))
     present = ok.groupby("_row")["_col"].nunique()
     eligible = ok[ok["_row"].map(present) >= 2]
-    rates, ranks = {}, {}
+    rates: dict[tuple, list[float]] = {}
+    ranks: dict[tuple, list[float]] = {}
     for _, g in eligible.groupby("_col", sort=False):
         if len(g) < 2:
             continue
