@@ -81,3 +81,23 @@ def test_older_baseline_gains_degenerate_from_its_predictions(tmp_path):
     path.write_text(json.dumps({**old, "schema_version": 2}))
     (entry,) = read_baseline(path)["configs"].values()
     assert list(entry["degenerate"]) == ["0"] and entry["degenerate"]["0"].startswith("predicts one class (a)")
+
+
+def _as_schema_2(path):
+    old = json.loads(path.read_text())
+    for entry in old["configs"].values():
+        del entry["degenerate"]
+    path.write_text(json.dumps({**old, "schema_version": 2}))
+    return path
+
+
+def test_older_baseline_replays_the_margin_rule_against_the_records_now(tmp_path):
+    below = MAJ + MARGIN - 0.004  # degenerate by the margin rule only (three classes predicted)
+    path = _as_schema_2(baseline(tmp_path, [record(s, below) for s in (0, 1)]))
+    assert read_baseline(path)["configs"].popitem()[1]["degenerate"] == {}  # the file alone cannot tell
+    res = check(folder(tmp_path / "now", [record(s, below) for s in (0, 1)]), path)
+    (deg,) = [r for r in res.rows if r.metric == "degenerate"]
+    assert deg.verdict == "still degenerate" and deg.baseline == "seed(s) 0, 1" and res.exit_code == 0
+    ok = _as_schema_2(baseline(tmp_path / "ok", [record(s, below + 0.01) for s in (0, 1)]))
+    res = check(folder(tmp_path / "now2", [record(0, below + 0.01), record(1, below)]), ok)
+    assert [r.verdict for r in res.rows if r.metric == "degenerate"] == ["REGRESSION"] and res.exit_code == 1

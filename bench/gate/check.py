@@ -138,9 +138,31 @@ def quality_row(base: dict, cid: str, b: dict, n: dict, now_recs: list[dict], me
     return row
 
 
-def degenerate_rows(b: dict, n: dict) -> list[Row]:
-    """The 'degenerate' row of a configuration (module docstring); none while neither side is."""
-    was, now = b.get("degenerate") or {}, n.get("degenerate") or {}
+def baseline_degenerate(base: dict, b: dict, now_recs: list[dict]) -> tuple[dict[str, str], bool]:
+    """A configuration's degenerate baseline seeds, and whether both rules were applied. A file
+    upgraded from schema < 3 knows the one-class rule only; the margin rule is replayed on its gated
+    main-score values against the majority score of the same test split (the records now: the
+    task version and data fingerprint are the same, or the check stops before)."""
+    from bench.record.quality import judge
+
+    was = dict(b.get("degenerate") or {})
+    if not base.get("degenerate_upgraded"):
+        return was, True
+    q = next((r["quality"] for r in now_recs if r.get("quality")), None)
+    main = next(((r.get("task") or {}).get("main_score") for r in now_recs), None)
+    stats = b["metrics"].get(main) if main else None
+    if q is None or not stats or len(stats["values"]) != len(b["seeds"]):
+        return was, False
+    for seed, value in zip(b["seeds"], stats["values"], strict=True):
+        if why := judge(main, value, q["majority_score"], [], [], [], q["margin"]):
+            was.setdefault(str(seed), why)
+    return was, True
+
+
+def degenerate_rows(b: dict, n: dict, was: dict[str, str], exact: bool = True) -> list[Row]:
+    """The 'degenerate' row of a configuration (module docstring); none while neither side is.
+    ``was``/``exact``: from baseline_degenerate; when not exact only the one-class rule counts now."""
+    now = {s: why for s, why in (n.get("degenerate") or {}).items() if exact or why.startswith("predicts one class")}
     if not was and not now:
         return []
 
@@ -262,7 +284,7 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
                             "see the failed record's error", True))
         if not n["seeds"]:
             continue
-        rows += degenerate_rows(b, n)
+        rows += degenerate_rows(b, n, *baseline_degenerate(base, b, by_config.get(cid, [])))
         rows += [quality_row(base, cid, b, n, by_config.get(cid, []), m, alpha) for m in base["metrics"]]
         rows += [timing_row(b, n, t, scale, factor) for t in base["timings"]]
     for cid, n in now.items():
