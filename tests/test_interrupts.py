@@ -129,3 +129,25 @@ def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # no
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("interrupted; nothing was recorded")
     assert not (out / "records").is_dir() or not list((out / "records").iterdir())
+
+
+@pytest.mark.timeout(900)
+def test_ray_tasks_are_cancelled(tmp_path, task):  # noqa: F811
+    """SIGTERM to the driver of a Ray run (a local instance): the running tasks are cancelled
+    (their locks released, no record), the instance is shut down, the rerun finishes."""
+    pytest.importorskip("ray")
+    m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
+    args = ["--matrix", m, "--out", str(out), "--executor", "ray", "--workers", "2"]
+    proc = _bench(args)
+    _wait_for(proc, lambda: _owners(out), "a Ray task ran a cell", timeout=600)
+    workers = _owners(out)
+    proc.send_signal(signal.SIGTERM)
+    before = _stopped_cleanly(proc, out, signal.SIGTERM, {})
+    time.sleep(1.0)
+    assert not [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    proc = _bench(args)
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-3000:]
+    final = records(out)
+    assert len(final) == 4 and {r["status"] for r in final.values()} == {"ok"}
+    assert all(final[k] == before[k] for k in before)

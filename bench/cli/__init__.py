@@ -42,6 +42,5 @@ def main(argv: list[str] | None = None) -> int:
         return sig.exit_code
 
 
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -204,7 +204,6 @@ def _check_class_names(spec: TaskSpec, feature) -> None:
     if names and spec.label_names is not None and names != list(spec.label_names):
         shorter = min(len(names), len(spec.label_names))
         diff = next((i for i in range(shorter) if names[i] != spec.label_names[i]), shorter)
-
         ours = spec.label_names[diff] if diff < len(spec.label_names) else "(none)"
         theirs = names[diff] if diff < len(names) else "(none)"
         raise DataError(f"task {spec.name!r}: the dataset's ClassLabel names differ from label_names at index "

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from bench.errors import ConfigError
 from bench.registry import Registry
-from bench.run.interrupt import Interrupted, cancel_ray, sigint_blocked, stop_pool
+from bench.run.interrupt import Interrupted, cancel_ray, reclaim, sigint_blocked, stop_pool
 
 
 class Job(NamedTuple):
@@ -230,7 +230,10 @@ class RayCluster(Executor):
         except (ConnectionError, RuntimeError) as err:
             raise ConfigError(f"cannot connect to Ray at {self.address or 'a new local instance'}: "
                               f"{str(err).splitlines()[0]}") from None
+        finally:
+            reclaim()  # ray.init replaces the SIGTERM handler
         return ray
+
 
     def run(self, jobs, on_done, on_phase=None):
         from bench.run.worker import execute
@@ -246,12 +249,17 @@ class RayCluster(Executor):
                 on_phase(job.cid, "queued on ray")
         try:
             while refs:
-                done, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+                try:
+                    done, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+                except Exception:  # a signal inside Ray's compiled code surfaces as a SystemError
+                    _raise_if_stopping()
+                    raise
                 for ref in done:
                     job = refs.pop(ref)
                     try:
                         res = ray.get(ref)
                     except Exception as err:  # noqa: BLE001 - the worker died; the driver writes the record
+                        _raise_if_stopping()
                         res = _failed(job, WorkerDied(f"Ray task failed: {type(err).__name__}: {str(err)[:500]}"))
                     on_done(res)
         except Interrupted:
@@ -264,6 +272,13 @@ class RayCluster(Executor):
 
             ray.shutdown()
             self._started = False
+
+
+def _raise_if_stopping() -> None:
+    from bench.run.interrupt import requested
+
+    if requested():
+        raise Interrupted(requested()) from None
 
 
 def _check_reachable(address: str, timeout: float = 3.0) -> None:

@@ -45,7 +45,7 @@ class Interrupted(BaseException):
         return 128 + self.signum
 
 
-_STATE = {"signum": 0, "worker": False, "in_cell": False}
+_STATE = {"signum": 0, "worker": False, "in_cell": False, "driver": False}
 
 
 def requested() -> int:
@@ -68,11 +68,21 @@ def graceful() -> Iterator[None]:
         return
     _STATE["signum"] = 0
     old = {s: signal.signal(s, _driver_handler) for s in SIGNALS}
+    _STATE["driver"] = True
     try:
         yield
     finally:
+        _STATE["driver"] = False
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+def reclaim() -> None:
+    """Re-install the driver's handlers after a library replaced them (``ray.init`` sets SIGTERM
+    to ``sys.exit``, which would skip the clean stop)."""
+    if _STATE["driver"] and threading.current_thread() is threading.main_thread():
+        for s in SIGNALS:
+            signal.signal(s, _driver_handler)
 
 
 @contextmanager

@@ -97,7 +97,6 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
     return outcome
 
 
-
 def _after_busy(busy: list, done: Callable[[dict], None], poll_s: float = 1.0) -> list:
     """Cells another live runner holds: wait here (not in a worker) until some lock is released
     or goes stale; cells whose record changed meanwhile are reported done elsewhere, not rerun."""
