@@ -16,8 +16,8 @@ machine that made the baseline, and the tolerances::
 Schema 3 adds, per configuration, ``"degenerate": {"<seed>": "<reason>"}``: the seeds whose record
 was degenerate (``bench.record.quality``); ``bench check`` fails a configuration that was not
 degenerate here and is now. An older file is upgraded on read from its stored predictions (the
-one-class rule only: older files keep no training class counts, so the majority-margin rule cannot
-be replayed).
+one-class rule; it keeps no training class counts) and marked ``degenerate_upgraded``; ``bench
+check`` then replays the margin rule (``bench.gate.check.baseline_degenerate``).
 
 Readers refuse newer schemas, corrupt files and tolerances of the wrong type (BenchError, exit 2).
 Schema 1 (a 6 ms MLP calibration) is upgraded on read with its calibration set aside under
