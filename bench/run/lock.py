@@ -68,8 +68,12 @@ def _create(path: Path, info: dict) -> bool:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+    except BaseException:  # interrupted (a signal) between create and write: leave no empty lock
+        path.unlink(missing_ok=True)
+        raise
     return True
 
 
@@ -88,8 +92,12 @@ class CellLock:
         for _ in range(3):
             if _create(self.path, me):
                 self.held = True
-                self._beat = threading.Thread(target=self._heartbeat, daemon=True)
-                self._beat.start()
+                try:
+                    self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+                    self._beat.start()
+                except BaseException:  # __exit__ does not run when __enter__ raises
+                    self.release()
+                    raise
                 return True
             info = _read(self.path)
             if owner_alive(info, self.path) or not self._break(info):
