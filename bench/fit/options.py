@@ -23,7 +23,11 @@ inherits; ``bench run --attn/--compile`` set them for the workers. They stay out
 - ``BENCH_LATENCY_DOCS=N`` -- documents the latency probe times one at a time (``bench run
   --latency-docs N``); unset = the cell's ``latency_docs`` capped at 8 (:func:`latency_docs`);
 - ``BENCH_SHARE_TRAINING=0`` -- cells with the same training identity train again instead of
-  reusing the stored logits (``bench run --no-share-training``; bench.run.share).
+  reusing the stored logits (``bench run --no-share-training``; bench.run.share);
+- ``BENCH_STOP_GRACE_S`` -- seconds an interrupted run waits for its workers to stop before it
+  kills them (bench.run.interrupt; default 30);
+- ``BENCH_HUB_DIR`` -- a folder of local copies of hub tasks' repos, ``<org>/<name>`` at the
+  task's pinned commit, loaded instead of the Hub (bench.data.sources; docs/HUB.md).
 """
 
 from __future__ import annotations
