@@ -57,7 +57,9 @@ def cell_data(cell: Cell) -> TaskData:
 
 def validate_cell(cell: Cell) -> None:
     """Resolve every name and parameter of a cell (fast; no data or model loading)."""
-    get_task(cell.task)
+    from bench.data.sources import check_hub_reachable
+
+    check_hub_reachable(get_task(cell.task))  # offline: a hub task is refused here, not per cell
     mspec = get_model(cell.model)
     if mspec.kind == "hf":
         from bench.components.models import max_positions
@@ -227,13 +229,16 @@ def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str, ma
     changed it meanwhile, the cell is left alone ("done elsewhere").
     """
     from bench.record.schema import failed_record
+    from bench.run.interrupt import cell_scope, requested
     from bench.run.lock import CellLock
     from bench.run.phase import listen
 
+    if requested():  # stopping: a cell queued before the signal does not start
+        return {"id": cid, "status": "interrupted"}
     planned = PlannedCell(Cell.from_dict(cell_dict), cid, precision)
     path = record_path(out, cid)
     t0 = time.perf_counter()
-    with CellLock(Path(out) / "locks", cid) as got:
+    with cell_scope(), CellLock(Path(out) / "locks", cid) as got:  # Interrupted: lock released, no record
         if not got:
             return {"id": cid, "status": "busy"}
         now = record_status(path)
