@@ -88,10 +88,13 @@ def test_generated_blocks_are_current():
 @pytest.fixture
 def tree(tmp_path):
     """A copy of what the repository blocks are made from."""
+    import re
     import shutil
 
-    for rel in ("README.md", "matrices/smoke.yaml", ".ci/run", "tox.ini", *(
-            str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))):
+    pages = [str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")]
+    run_inputs = {f for page in ["README.md", *pages]  # what the run blocks recorded
+                  for f in re.findall(r"(\S+) sha256:[0-9a-f]+", (ROOT / page).read_text())}
+    for rel in ("README.md", "matrices/smoke.yaml", ".ci/run", "tox.ini", *pages, *run_inputs):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, tmp_path / rel)
     assert generate.run(tmp_path, check=True) == []
