@@ -153,12 +153,13 @@ def test_report_over_real_pipeline_records(tiny_cell, tmp_path, capsys):
     """Real pipeline records: tiny-bert (random-init) seeds 0, 1 and the TF-IDF baseline, seed 0."""
     out = tmp_path / "res"
     for model, seed in (("tiny-bert", 0), ("tiny-bert", 1), ("tfidf-logreg", 0)):
-        write_record(out, run_cell(plan_cell(tiny_cell.with_(model=model, seed=seed))))
+        context = "full" if model == "tfidf-logreg" else "head"  # TF-IDF reads whole documents
+        write_record(out, run_cell(plan_cell(tiny_cell.with_(model=model, seed=seed, context=context))))
     code, text, _ = run(capsys, "report", "--results", out, "--metric", "accuracy", "--out", tmp_path / "r",
                         "--resamples", 100)
     assert code == 0
     md = (tmp_path / "r" / "report.md").read_text()
-    assert "tiny-bert · full · none · head · L64 [random-init]" in md and "(n=2)" in md and "(n=1)" in md and "drugs-sentiment" in md
+    assert "tiny-bert · full · none · head · L64 [random-init]" in md and "(n=2†)" in md and "(n=1†)" in md and "drugs-sentiment" in md
     assert (tmp_path / "r" / "plots" / "roc_drugs-sentiment.png").exists()
     code, text, _ = run(capsys, "compare", "--results", out, "model=tfidf-logreg", "model=tiny-bert",
                         "--metric", "roc_auc", "--resamples", 100)
