@@ -175,3 +175,14 @@ def test_latency_docs_option(monkeypatch, capsys):
     assert main(["run", "--task", "drugs-sentiment", "--latency-docs", "-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--latency-docs" in err[0]
+
+
+def test_single_cell_run_reuses_and_says_so(tmp_path, task, count_fits, capsys):
+    args = ["run", "--task", str(task), "--model", "tiny-bert", "--max-length", "32", "--epochs", "1",
+            "--precision", "fp32", "--out", str(tmp_path / "out")]
+    assert main([*args, "--imbalance", "none"]) == 0
+    none_out = capsys.readouterr().out
+    assert main([*args, "--imbalance", "logit_adjust:tau=1.0"]) == 0
+    out = capsys.readouterr().out
+    assert count_fits == ["none"] and "training reused from cell" in " ".join(out.split())
+    assert "training reused" not in none_out

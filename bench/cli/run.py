@@ -155,6 +155,9 @@ def print_result(rec: dict, path: Path | None = None) -> None:
     Console().print(table)
     if q.get("degenerate"):
         Console().print(f"[bold red]DEGENERATE:[/] {q['reason']} (see README, What a run records)", highlight=False)
+    shared = (rec.get("training") or {}).get("shared_with")
+    if shared:
+        print(f"training reused from cell {shared} (bench.run.share; --no-share-training trains again)")
     if path:
         print(f"record: {path}")
 

@@ -85,6 +85,8 @@ class MatrixProgress:
             detail = f"score {res['main_score']:.4f}"
             if res.get("degenerate"):
                 detail += f" [bold red]DEGENERATE: {res['degenerate']}[/]"
+            if res.get("reused_from"):
+                detail += f" (training reused from {res['reused_from']})"
         elif status == "failed":
             detail = f"[red]{res.get('error', '')[:160]}[/]"
         elif status == "elsewhere":

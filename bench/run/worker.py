@@ -262,6 +262,7 @@ def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str, ma
     if rec["status"] == "ok":
         result["main_score"] = rec.get("main_score")
         result["degenerate"] = (rec.get("quality") or {}).get("reason")  # None, or why (bench.record.quality)
+        result["reused_from"] = (rec.get("training") or {}).get("shared_with")  # bench.run.share
     else:
         result["error"] = f"{rec['error']['type']}: {rec['error']['message']}"
     return result
