@@ -138,7 +138,11 @@ def add_to_record(rec: dict, metrics: list[ExtraMetric]) -> bool:
     todo = [m for m in metrics if m.spec not in section or "error" in section[m.spec]]
     if not todo:
         return False
-    p = rec["predictions"]
+    p = rec.get("predictions") or {}
+    if not all(p.get(k) for k in ("labels", "pred", "proba")):
+        for m in todo:
+            section[m.spec] = {"module": m.name, "source": m.source, "error": "the record holds no test predictions"}
+        return True
     labels, pred = np.asarray(p["labels"], dtype=np.int64), np.asarray(p["pred"], dtype=np.int64)
     proba = np.asarray(p["proba"], dtype=np.float64)
     proba = proba / proba.sum(axis=1, keepdims=True)  # the record rounds to 6 decimals
