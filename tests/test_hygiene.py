@@ -30,8 +30,8 @@ def test_atomic_writer_gives_the_umask_mode(tmp_path, umask, expected):
     assert not [p for p in tmp_path.rglob(".*.tmp")]  # no temp file left
 
 
-def test_record_and_baseline_modes_through_the_cli(tmp_path):
-    """A real record and a real baseline written by the CLI under umask 022 are 0644."""
+def test_record_baseline_and_report_modes_through_the_cli(tmp_path):
+    """A real record, baseline and report written by the CLI under umask 022 are 0644."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     script = ("import os, sys; os.umask(0o022); from bench.cli import main; "
               "sys.exit(main(sys.argv[1:]))")
@@ -41,9 +41,12 @@ def test_record_and_baseline_modes_through_the_cli(tmp_path):
                           "--limit-eval", "40", "--out", str(out)], check=True, env=env, capture_output=True)
     subprocess.run(run + ["baseline", "--results", str(out), "--out", str(tmp_path / "b.json")],
                    check=True, env=env, capture_output=True)
+    subprocess.run(run + ["report", "--results", str(out), "--out", str(tmp_path / "r.md")],
+                   check=True, env=env, capture_output=True)
     (rec,) = list((out / "records").glob("*.json"))
     assert _mode(rec) == 0o644
     assert _mode(tmp_path / "b.json") == 0o644
+    assert _mode(tmp_path / "r.md") == 0o644
 
 
 def _refused(capsys, argv):
