@@ -100,6 +100,9 @@ def test_intervals_stay_in_range_with_two_seeds(tmp_path):
     res = write(tmp_path / "b", [synth_record(seed=s, metrics={"macro_f1": v}) for s, v in ((0, 0.99), (1, 0.7))])
     c = build_board(res, "macro_f1").cells.iloc[0]
     assert c["ci_method"] == "t, clipped" and c["ci_low"] == 0 and c["ci_high"] == 1
+    res.frame["metrics.log_loss"] = [0.9 + 0.3 * s for s in res.frame["seed"]]  # range [0, inf): t [-0.86, 2.96]
+    c = build_board(res, "log_loss").cells.iloc[0]
+    assert c["ci_method"] == "t, clipped" and c["ci_low"] == 0 and c["ci_high"] > 2.9
 
 
 def test_degenerate_never_ranked_above_non_degenerate(tmp_path):
@@ -147,3 +150,16 @@ def test_bad_axis_and_reference(focal_wins):
         build_axis(focal_wins, "imbalance", reference="focla")
     with pytest.raises(ConfigError, match="one value"):
         build_axis(focal_wins, "method")
+
+
+def test_extra_metric_falls_back_without_crashing(tmp_path):
+    """A metric the bootstrap cannot recompute (an extra metric stored in the records): the seed
+    interval falls back to the clipped t interval, the axis view lists the pair as not tested."""
+    recs = [record(seed=s, imbalance=i, accuracy=0.7) for i in ("none", "focal") for s in (0, 1)]
+    for r, v in zip(recs, (0.30, 0.32, 0.20, 0.22), strict=True):
+        r["metrics"]["brier"] = v
+    res = write(tmp_path, recs)
+    cells = build_board(res, "brier", resamples=20).cells
+    assert set(cells["ci_method"]) == {"t"} and (cells["ci_low"] >= 0).all()
+    view = build_axis(res, "imbalance", metric="brier", resamples=20)
+    assert view.pairs.empty and view.unmatched["why"].str.contains("cannot be recomputed").all()

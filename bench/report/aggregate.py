@@ -136,10 +136,19 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
                  {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note)
 
 
+def metric_range(metric: str) -> tuple[float, float] | None:
+    """The range of a built-in metric: [0, 1] for accuracies, precision / recall / F1, ROC-AUC,
+    PR-AUC and ECE, [0, inf) for log loss; None (unknown) for other, extra metrics."""
+    if metric in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "ece") or \
+            metric.endswith(("_precision", "_recall", "_f1")):
+        return 0.0, 1.0
+    return (0.0, np.inf) if metric == "log_loss" else None
+
+
 def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, seed: int, alpha: float) -> None:
     """Columns every view needs beside the mean: the seed interval (bootstrap over documents and
-    seeds, inside the metric's range; a t interval clipped to [0, 1] and marked when a record lacks
-    predictions), fewer than 3 seeds, and the degenerate flag of ``quality``."""
+    seeds, inside the metric's range; when a record lacks predictions a t interval, clipped to the
+    metric's range and marked), fewer than 3 seeds, and the degenerate flag of ``quality``."""
     from bench.report.stats import seed_interval
 
     for c in ("n", "mean", "std", "ci_low", "ci_high", *TIMING):
@@ -160,8 +169,10 @@ def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, see
             cells.loc[i, ["ci_low", "ci_high", "ci_method"]] = [*ci, "bootstrap"]
         elif not np.isnan(cells.at[i, "ci_low"]):
             lo, hi = cells.at[i, "ci_low"], cells.at[i, "ci_high"]
-            cells.loc[i, ["ci_low", "ci_high"]] = [max(lo, 0.0), min(hi, 1.0)] if 0 <= cells.at[i, "mean"] <= 1 else [lo, hi]
-            cells.at[i, "ci_method"] = "t, clipped" if (lo < 0 or hi > 1) and 0 <= cells.at[i, "mean"] <= 1 else "t"
+            rng = metric_range(metric)
+            clip = rng is not None and (lo < rng[0] or hi > rng[1])
+            cells.loc[i, ["ci_low", "ci_high", "ci_method"]] = [max(lo, rng[0]), min(hi, rng[1]), "t, clipped"] \
+                if rng is not None and clip else [lo, hi, "t"]
     cells["rank"] = np.nan
     cells["best"] = False
     cells["tie_best"] = None

@@ -102,6 +102,9 @@ def metric_values(metric: str, y: np.ndarray, proba: np.ndarray, idx: np.ndarray
         return cm_metrics[metric]
     from bench.metrics import classification_metrics
 
+    if metric not in classification_metrics(y, proba, label_names, minority=minority):
+        raise BenchError(f"metric {metric!r} cannot be recomputed on resampled test documents (an extra metric "
+                         f"stored in the records only); resampling statistics need a built-in metric")
     return np.array([classification_metrics(y[i], proba[i], label_names, minority=minority)[metric] for i in idx])
 
 
@@ -207,13 +210,13 @@ def seed_interval(recs: list[dict], metric: str, resamples: int = 1000, seed: in
         return None
     try:
         P = pair_predictions(recs, recs)
+        s, n = P.proba_a.shape[:2]
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, n, size=(resamples, n))
+        seed_idx = rng.integers(0, s, size=(s, resamples))
+        per = np.stack([metric_values(metric, P.y, P.proba_a[i], idx, P.label_names, P.minority) for i in range(s)])
     except BenchError:
         return None
-    s, n = P.proba_a.shape[:2]
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    seed_idx = rng.integers(0, s, size=(s, resamples))
-    per = np.stack([metric_values(metric, P.y, P.proba_a[i], idx, P.label_names, P.minority) for i in range(s)])
     means = np.take_along_axis(per, seed_idx, 0).mean(0)
     lo, hi = np.nanpercentile(means, [50 * alpha, 100 - 50 * alpha])
     return float(lo), float(hi)
