@@ -79,3 +79,24 @@ def test_unloadable_model_is_one_line_exit_2_before_any_data(tmp_path, capsys, m
                 "hub-id-offline": "HF_HUB_OFFLINE"}[kind]
     assert expected in err[0]
     assert not out.exists()
+
+
+def test_packaging_metadata_builds_without_deprecation_warnings(tmp_path):
+    """What ``pip install .`` runs first (the PEP 517 metadata hook of setuptools) on this
+    pyproject.toml: no SetuptoolsDeprecationWarning (e.g. a TOML-table license, license classifiers)."""
+    from tests.conftest import ROOT
+
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 77:  # pip builds with the pyproject's setuptools>=77
+        pytest.skip(f"setuptools {setuptools.__version__} here; the build uses >= 77")
+    for name in ("pyproject.toml", "README.md"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    code = ("import warnings\nfrom setuptools import build_meta\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    build_meta.prepare_metadata_for_build_wheel('.')\n"
+            "print('WARNINGS:', [type(x.message).__name__ + ': ' + str(x.message).splitlines()[0] for x in w])\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    (line,) = [ln for ln in out.stdout.splitlines() if ln.startswith("WARNINGS:")]
+    assert "Deprecat" not in line and line == "WARNINGS: []", line
+    assert list(tmp_path.glob("*.dist-info"))  # the hook really ran
