@@ -134,10 +134,15 @@ def test_resumed_run_reuses_training(tmp_path, task, count_fits, capsys):
 def test_broken_shared_entry_is_a_miss(tmp_path, task, count_fits, capsys):
     out, m = tmp_path / "out", matrix(tmp_path, task, TINY.replace("[0, 1]", "[0]"))
     assert main(["run", "--matrix", m, "--out", str(out), "--only", "imbalance=none"]) == 0
-    for meta in (out / "shared").glob("*.json"):
-        meta.write_text("{not json")
+    metas = sorted((out / "shared").glob("*.json"))
+    metas[0].write_text("{not json")
+    assert main(["run", "--matrix", m, "--out", str(tmp_path / "other"), "--only", "imbalance=none"]) == 0
+    arrays = sorted((tmp_path / "other" / "shared").glob("*.npz"))[0]
+    arrays.write_bytes(arrays.read_bytes()[:-8] + b"\0" * 8)  # arrays of another write: checksum differs
+    assert main(["run", "--matrix", m, "--out", str(tmp_path / "other")]) == 0
+    assert count_fits == ["none", "none", "logit_adjust"]
     assert main(["run", "--matrix", m, "--out", str(out)]) == 0, capsys.readouterr().err
-    assert count_fits == ["none", "logit_adjust"]  # trained again instead of failing
+    assert count_fits == ["none", "none", "logit_adjust", "logit_adjust"]  # trained again instead of failing
     assert by_config(records(out))[("logit_adjust", 0)]["training"]["sharing"] == "trained"
 
 
@@ -186,3 +191,11 @@ def test_single_cell_run_reuses_and_says_so(tmp_path, task, count_fits, capsys):
     out = capsys.readouterr().out
     assert count_fits == ["none"] and "training reused from cell" in " ".join(out.split())
     assert "training reused" not in none_out
+
+
+def test_dry_run_counts_trainings(tmp_path, task, count_fits, capsys):
+    m = matrix(tmp_path, task, TINY)
+    assert main(["run", "--matrix", m, "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    assert "4 cells need 2 trainings (2 reuse" in capsys.readouterr().out
+    assert main(["run", "--matrix", m, "--out", str(tmp_path / "o"), "--dry-run", "--no-share-training"]) == 0
+    assert "shared training: off" in capsys.readouterr().out and count_fits == []

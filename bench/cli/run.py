@@ -197,6 +197,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if args.dry_run:
         estimates, basis = estimate(plan)
         print_dry_run(plan, estimates, basis, args.retry_failed)
+        print_sharing(plan)
         return 0
     quiet()
     outcome = run_matrix(plan, executor=args.executor, workers=args.workers, address=args.address,
@@ -207,6 +208,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             finish.written(plan.out, cid)
     print_outcome(outcome, read_outcome_records(outcome))
     return outcome.exit_code
+
+
+def print_sharing(plan) -> None:
+    """How many trainings the matrix needs once cells with the same training identity share one."""
+    from bench.run.share import plan_sharing, sharing_on
+
+    if not sharing_on():
+        print("shared training: off (--no-share-training): every cell trains")
+        return
+    n, trainings = plan_sharing(plan.cells, plan.precisions, plan.ids)
+    print(f"shared training: {n} cells need {trainings} trainings ({n - trainings} reuse another cell's, "
+          "e.g. logit_adjust after none; bench.run.share)")
 
 
 def add_parser(sub) -> None:

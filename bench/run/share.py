@@ -32,7 +32,7 @@ import numpy as np
 
 from bench.errors import OutputError
 from bench.fit.base import FitResult
-from bench.hashing import json_hash
+from bench.hashing import json_hash, sha_parts
 from bench.run.ids import PlannedCell
 from bench.store import write_atomic, write_json_atomic
 
@@ -83,7 +83,10 @@ class Shared:
             meta = json.loads(self.meta.read_text())
             if meta.get("format") != FORMAT or meta.get("training_id") != self.tid:
                 return None
-            with np.load(self.arrays) as z:
+            blob = self.arrays.read_bytes()
+            if sha_parts(blob) != meta.get("arrays_sha256"):  # arrays of another write: a miss
+                return None
+            with np.load(io.BytesIO(blob)) as z:
                 val, test = z["val_logits"], z["test_logits"]
                 members = [z[f"member_test_{m}"] for m in range(meta["n_member_logits"])]
         except (OSError, ValueError, KeyError):
@@ -101,6 +104,7 @@ class Shared:
         if write_atomic(self.arrays, buf.getvalue(), best_effort=True) is None:
             return
         meta = {"format": FORMAT, "training_id": self.tid, "trained_by": trained_by,
+                "arrays_sha256": sha_parts(buf.getvalue()),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "adapt": adapt,
                 "n_member_logits": len(fit.member_test_logits),
                 "fit": {"timing": fit.timing, "resampling": fit.resampling, "context": fit.context, "cost": fit.cost,
@@ -121,6 +125,16 @@ def _plain(o: Any) -> Any:
     if isinstance(o, (set, tuple)):
         return list(o)
     return str(o)
+
+
+def plan_sharing(cells: list, precisions: list[str], ids: list[str]) -> tuple[int, int]:
+    """(cells, distinct trainings) of a matrix plan when sharing is on (for ``--dry-run``)."""
+    from bench.components.imbalance import IMBALANCE
+    from bench.spec.named import build
+
+    tids = {training_id(PlannedCell(c, cid, p), build(IMBALANCE, c.imbalance, c.imbalance_params))
+            for c, p, cid in zip(cells, precisions, ids, strict=True)}
+    return len(cells), len(tids)
 
 
 def shared_for(planned: PlannedCell, strategy, folder: str | Path | None, save_model: str | None) -> Shared | None:
