@@ -108,6 +108,19 @@ def test_process_executor_workers_are_stopped(tmp_path, task):  # noqa: F811
     assert len(final) == 4 and {r["status"] for r in final.values()} == {"ok"}
 
 
+def test_a_worker_stopped_by_sigterm_stops_the_run(tmp_path, task):  # noqa: F811
+    """A scheduler that signals the workers too (or only): the stopped cell is not a failed record
+    ("worker died"), the run stops as if the driver had been signalled."""
+    m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
+    proc = _bench(["--matrix", m, "--out", str(out), "--executor", "process", "--workers", "2"])
+    _wait_for(proc, lambda: len(_owners(out)) == 2, "both workers ran a cell")
+    workers = _owners(out)
+    os.kill(min(workers), signal.SIGTERM)
+    _stopped_cleanly(proc, out, signal.SIGTERM, {})
+    time.sleep(0.5)
+    assert not [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # noqa: F811
     out = tmp_path / "out"

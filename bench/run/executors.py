@@ -10,9 +10,8 @@ same everywhere and writes its own record into the output folder.
   into the output folder, so on several nodes it must be shared storage (NFS, a mounted bucket
   with atomic rename, ...) mounted at the same path everywhere.
 
-SIGINT/SIGTERM (:mod:`bench.run.interrupt`): every executor lets the driver's ``Interrupted``
-through after stopping its workers (process: SIGTERM, then a kill after a grace period; Ray:
-cancel, then force-cancel); an interrupted cell leaves no record and no lock.
+SIGINT/SIGTERM (bench.run.interrupt): workers are stopped (process: SIGTERM, later a kill; Ray:
+cancel), then ``Interrupted`` goes on; a stopped cell leaves no record and no lock.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from typing import NamedTuple
 
 from bench.errors import ConfigError
 from bench.registry import Registry
-from bench.run.interrupt import Interrupted, cancel_ray, reclaim, sigint_blocked, stop_pool
+from bench.run import interrupt
+from bench.run.interrupt import Interrupted
 
 
 class Job(NamedTuple):
@@ -148,10 +148,11 @@ class Processes(Executor):
                 for g in range(n):
                     slots.put(g)
             started: dict[str, int] = {}
-            with sigint_blocked():  # workers spawn here: a terminal's Ctrl-C is for the driver only
+            with interrupt.sigint_blocked():  # workers spawn here: a terminal's Ctrl-C is for the driver only
                 pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
                                            initargs=(events, slots, threads))
                 futures = {pool.submit(execute, *job): job for job in todo}
+            procs = dict(getattr(pool, "_processes", None) or {})  # every worker is spawned by now
             finished: set[str] = set()
             broken = stopped = False
             try:
@@ -168,9 +169,11 @@ class Processes(Executor):
                             continue
                         finished.add(job.cid)
                         on_done(res)
+                    if broken:  # a worker SIGTERM/SIGINT stopped on its own (a scheduler): the run stops
+                        interrupt.raise_if_signalled(procs)
             except Interrupted:
                 stopped = True
-                stop_pool(pool, [j for j in todo if j.cid not in finished])
+                interrupt.stop_pool(pool, [j for j in todo if j.cid not in finished])
                 raise
             finally:
                 pool.shutdown(wait=not (broken or stopped), cancel_futures=True)
@@ -231,7 +234,7 @@ class RayCluster(Executor):
             raise ConfigError(f"cannot connect to Ray at {self.address or 'a new local instance'}: "
                               f"{str(err).splitlines()[0]}") from None
         finally:
-            reclaim()  # ray.init replaces the SIGTERM handler
+            interrupt.reclaim()  # ray.init replaces the SIGTERM handler
         return ray
 
 
@@ -263,7 +266,7 @@ class RayCluster(Executor):
                         res = _failed(job, WorkerDied(f"Ray task failed: {type(err).__name__}: {str(err)[:500]}"))
                     on_done(res)
         except Interrupted:
-            cancel_ray(ray, refs)
+            interrupt.cancel_ray(ray, refs)
             raise
 
     def close(self) -> None:
@@ -275,10 +278,8 @@ class RayCluster(Executor):
 
 
 def _raise_if_stopping() -> None:
-    from bench.run.interrupt import requested
-
-    if requested():
-        raise Interrupted(requested()) from None
+    if interrupt.requested():
+        raise Interrupted(interrupt.requested()) from None
 
 
 def _check_reachable(address: str, timeout: float = 3.0) -> None:

@@ -128,6 +128,16 @@ def cell_scope() -> Iterator[None]:
 # The driver stopping its executors' workers (bench.run.executors).
 
 
+def raise_if_signalled(procs: dict) -> None:
+    """Dead pool workers (pid -> Process): one that SIGINT/SIGTERM ended (its own handler exits
+    128 + signal; before it was installed, -signal) stops the whole run, as the driver's would."""
+    for p in procs.values():
+        for s in SIGNALS:
+            if p.exitcode in (-s, 128 + s):
+                _STATE["signum"] = _STATE["signum"] or s
+                raise Interrupted(s)
+
+
 def stop_pool(pool, unfinished: list) -> None:
     """SIGTERM every worker (a cell in progress unwinds: lock released, no record), wait up to
     GRACE_S, kill what is left, and remove the locks a killed worker could not release."""
