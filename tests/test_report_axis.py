@@ -163,3 +163,12 @@ def test_extra_metric_falls_back_without_crashing(tmp_path):
     assert set(cells["ci_method"]) == {"t"} and (cells["ci_low"] >= 0).all()
     view = build_axis(res, "imbalance", metric="brier", resamples=20)
     assert view.pairs.empty and view.unmatched["why"].str.contains("cannot be recomputed").all()
+
+
+def test_single_task_matrix_view_sorted_by_rank_without_overall_rank(tmp_path):
+    from bench.report.tables import pivot
+
+    res = write(tmp_path, [record(model=m, seed=s, accuracy=a) for m, a in (("m1", 0.5), ("m2", 0.9)) for s in (0, 1)])
+    headers, rows = pivot(build_board(res, "macro_f1", resamples=20))
+    assert [r[0].split(" ·")[0] for r in rows] == ["m2", "m1", "majority class (no training)"]
+    assert rows[0][-1] == "—" and rows[0][-3] == "— (1 of 1 present)"

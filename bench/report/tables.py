@@ -70,13 +70,16 @@ def pivot(board: Board) -> tuple[list[str], list[list[str]]]:
     cols = board.col_keys()
     headers = [*board.rows, *(_key(ck) for ck in cols), "mean win rate (tasks)", "mean rank", "overall rank"]
     ov = board.overall.set_index(board.rows)
-    out = []
+    out, order = [], []
     for rk in board.row_keys():
         g = board.cells[key_mask(board.cells, board.rows, rk)]
         by_col = {tuple(r[board.cols]): r for _, r in g.iterrows()}
         o = ov.loc[rk if len(rk) > 1 else rk[0]]
         out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), *overall_text(o)])
-    out.sort(key=lambda r: (r[-1] == "—", int(r[-1]) if r[-1] != "—" else 0))
+        ranks = g["rank"].dropna()  # unranked rows: by their mean rank in the columns they have
+        order.append((math.isnan(o["overall_rank"]), o["overall_rank"] if o["overall_rank"] == o["overall_rank"] else 0,
+                      float(ranks.mean()) if len(ranks) else math.inf))
+    out = [row for _, row in sorted(zip(order, out, strict=True), key=lambda t: t[0])]
     base = baseline_row(board, len(headers))
     return headers, out + ([base] if base else [])
 
