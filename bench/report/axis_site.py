@@ -30,7 +30,8 @@ def _row(r) -> str:
     deg = f'<span class="deg">{int(r.degenerate_pairs)} {DEGENERATE}</span>' if r.degenerate_pairs else "0"
     return (f'<tr class="{cls}"><td>{escape(str(r.value))}</td><td>{escape(task)}</td>{_num(r.n_pairs, 0)}'
             f"{_num(r.mean_value)}{_num(r.mean_reference)}{_num(r.diff, sign=True)}"
-            f'<td class="num" data-v="{float(r.ci_low)!r}">{ci}</td>{_num(r.p_value, 3)}'
+            f'<td class="num" data-v="{float(r.ci_low)!r}">{ci}</td>'
+            f'<td class="num" data-v="{float(r.p_value)!r}">{escape(axis_tables._p(r.p_value))}</td>'
             f"<td>{int(r.wins)}/{int(r.ties)}/{int(r.losses)}</td>"
             f'<td class="num" data-v="{int(r.degenerate_pairs)}">{deg}</td></tr>')
 
