@@ -260,3 +260,21 @@ def test_local_copy_at_another_commit_is_refused(tmp_path, monkeypatch):
     (meta / "train-00000-of-00001.parquet.metadata").write_text(f"{_task('imdb').source.revision}\netag\n1.0\n")
     _load_cached.cache_clear()
     assert load_task_data(_task("imdb")).label_names == IMDB
+
+
+def test_data_dir_names_one_config_folder_of_a_parquet_export(tmp_path):
+    """``data_dir`` (the alternative to data_files), on a task whose ``dataset`` is the local folder."""
+    from bench.data.prepare import load_task_data
+    from bench.spec.task import load_task_file
+
+    layout_financial_phrasebank(tmp_path)
+    repo = tmp_path / "takala/financial_phrasebank"
+    rev = _task("financial-phrasebank").source.revision
+    for data_dir, level in (("sentences_75agree", 25), ("sentences_50agree", 35)):
+        task = tmp_path / f"{data_dir}.yaml"
+        task.write_text(f"name: fpb-{data_dir[10:]}\ndescription: d\ndomain: finance\nversion: '1'\nlicense: x\n"
+                        f"source: {{type: hub, dataset: '{repo}', revision: '{rev}', data_dir: {data_dir}}}\n"
+                        f"text_column: sentence\nlabel_column: label\nlabel_names: {PHRASEBANK}\n")
+        data = load_task_data(load_task_file(task))
+        texts = [t for s in data.splits.values() for t in s.texts]
+        assert len(texts) == 3 * level and all(data_dir in t for t in texts)
