@@ -3,6 +3,7 @@ nothing written), and the axis pages of the HTML site in headless Chromium."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -142,3 +143,35 @@ def test_runner_names_the_matrix_in_records(tmp_path, monkeypatch, capsys):
     assert code == 0 and "planned cells: matrix tiny (named in the records)" in text
     missing = text.split("## Planned cells without a record")[1]
     assert "tiny-bert · full · none · head · L128" in missing and "class_weight" not in missing
+
+
+def test_default_matrix_shape(tmp_path, capsys):
+    """Constructed records for every cell of matrices/default.yaml (head_tail and the two imbalance
+    strategies made better than their reference): the only configuration shared by both tasks gets no
+    overall rank, nothing the matrix excluded is missing, and each axis answers its task."""
+    from pathlib import Path
+
+    from bench.components import axis_types
+    from bench.record.io import write_record
+    from bench.spec.matrix import load_matrix
+
+    matrix = Path(__file__).resolve().parent.parent / "matrices" / "default.yaml"
+    better = {"head_tail": 0.85, "class_weight": 0.8, "logit_adjust": 0.8}
+    for c in load_matrix(matrix).expand(axis_types()):
+        rec = record(task=c.task, seed=c.seed, accuracy=better.get(c.context, better.get(c.imbalance, 0.55)))
+        rec["cell"] = c.to_dict()
+        rec["cell_id"] = hashlib.sha256(json.dumps(rec["cell"], sort_keys=True).encode()).hexdigest()[:16]
+        write_record(tmp_path / "res", rec)
+    code, out, _ = run(capsys, "report", "--results", tmp_path / "res", "--matrix", matrix, "--resamples", 50)
+    board = out.split("## Leaderboard")[1].split("## Per configuration")[0]
+    shared = next(line for line in board.splitlines() if "minilm-l6 · full · none · head · L128" in line)
+    assert code == 0 and shared.rstrip(" |").endswith("—") and "rests on 0" in shared
+    assert "missing" not in board and "not planned" in board and "Planned cells without a record" not in out
+    code, out, _ = run(capsys, "report", "--results", tmp_path / "res", "--axis", "context", "--resamples", 200,
+                       "--format", "json")
+    rows = {(r["value"], r["task"]): r for r in json.loads(out)["summary"] if r["kind"] == "pairs"}
+    assert code == 0 and rows[("head_tail", "bbc-news")]["diff"] > 0 and rows[("head_tail", "bbc-news")]["ci_low"] > 0
+    code, out, _ = run(capsys, "report", "--results", tmp_path / "res", "--axis", "imbalance", "--resamples", 50,
+                       "--format", "json")
+    tasks = {(r["value"], r["task"]) for r in json.loads(out)["summary"] if r["kind"] == "pairs"}
+    assert code == 0 and {("class_weight", "drugs-sentiment"), ("logit_adjust", "drugs-sentiment")} <= tasks
