@@ -40,7 +40,7 @@ def test_same_seed_same_metrics(tiny_cell):
 
 
 def test_tfidf_logreg_runs_through_the_same_path(tiny_cell):
-    rec = run_cell(plan_cell(tiny_cell.with_(model="tfidf-logreg", train=TrainParams(limit_train=200))))
+    rec = run_cell(plan_cell(tiny_cell.with_(model="tfidf-logreg", context="full", train=TrainParams(limit_train=200))))
     assert rec["status"] == "ok" and rec["model"]["name"] == "tfidf-logreg"
     assert rec["metrics"]["macro_f1"] > 0.3
     assert set(rec["predictions"]) == {"ids", "labels", "pred", "proba"}

@@ -36,6 +36,10 @@ DOCS = [list(range(1000, 1000 + n)) for n in (3, 29, 30, 31, 80, 200)]  # short,
 @pytest.mark.parametrize("name", CONTEXT.names())
 def test_every_context_policy_encodes_within_max_length_and_covers_every_document(name, tok):
     policy = build(CONTEXT, name)
+    if "token_windows" not in policy.needs:  # `full`: whole texts for whole-text models (test_capabilities.py)
+        with pytest.raises(ConfigError, match="whole texts"):
+            policy.encode(DOCS, 32, tok, train=False)
+        return
     max_length = 32
     for train in (False, True):
         w = policy.encode(DOCS, max_length, tok, train=train, seed=0)
@@ -127,7 +131,7 @@ def test_every_executor_runs_a_tiny_matrix_to_the_same_records(name, tmp_path, c
     from bench.spec.matrix import MatrixSpec
 
     task = csv_task(balanced_rows(12, labels=("a", "b", "c")), name="tiny3")
-    spec = MatrixSpec(tasks=[str(task)], models=["tfidf-logreg"], seeds=[0, 1])
+    spec = MatrixSpec(tasks=[str(task)], models=["tfidf-logreg"], context=["full"], seeds=[0, 1])
 
     def records(out):
         outcome = run_matrix(plan_matrix(spec, out), executor=name, workers=2 if name != "sequential" else 1)
@@ -147,7 +151,7 @@ def test_worker_files_the_record_under_the_planned_id_and_precision(tmp_path, cs
     from bench.spec.cell import Cell
 
     task = csv_task(balanced_rows(12, labels=("a", "b", "c")), name="tiny3")
-    cell = Cell(task=str(task), model="tfidf-logreg")
+    cell = Cell(task=str(task), model="tfidf-logreg", context="full")
     res = execute(cell.to_dict(), "0123456789abcdef", str(tmp_path), "todo", "fp32")
     assert res["status"] == "ok"
     rec = json.loads((tmp_path / "records" / "0123456789abcdef.json").read_text())

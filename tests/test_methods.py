@@ -22,7 +22,7 @@ def test_bad_method_params_are_one_line():
     with pytest.raises(ConfigError, match="rank"):
         build(METHODS, "lora", {"rank": 0})
     with pytest.raises(ConfigError, match="pooling"):
-        build(METHODS, "probe", {"pooling": "max"})
+        build(METHODS, "probe", {"pooling": "maximum"})
 
 
 def _count_forwards(monkeypatch):

@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray")
 def test_ray_executor_on_a_real_local_instance(tmp_path, csv_task, capsys):
     task = csv_task(balanced_rows(12, labels=("a", "b", "c")), name="tiny3")
     m = write(tmp_path / "m.yaml", f"name: r\ntasks: [{task}]\nmodels: [tfidf-logreg]\n"
-                                   "imbalance: [none, class_weight]\nseeds: [0, 1]\n")
+                                   "context: [full]\nimbalance: [none, class_weight]\nseeds: [0, 1]\n")
     out = tmp_path / "out"
     code = main(["run", "--matrix", str(m), "--out", str(out), "--executor", "ray", "--workers", "2"])
     cap = capsys.readouterr()

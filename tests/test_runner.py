@@ -31,7 +31,7 @@ def matrix(tmp_path, task, body: str, name="m") -> str:
     return str(write(tmp_path / f"{name}.yaml", f"name: {name}\ntasks: [{task}]\n{body}"))
 
 
-TFIDF = "models: [tfidf-logreg]\nimbalance: [none, class_weight]\nseeds: [0, 1]\n"
+TFIDF = "models: [tfidf-logreg]\ncontext: [full]\nimbalance: [none, class_weight]\nseeds: [0, 1]\n"
 TINY = ("models: [tiny-bert]\nmax_length: [32]\nseeds: [0, 1, 2, 3]\n"
         "train: {batch_size: 8, latency_docs: 2}\nbudget: {epochs: 1}\n")
 
@@ -83,7 +83,7 @@ def explode():
 
 
 def test_failing_cell_does_not_stop_the_matrix_and_retry_failed(tmp_path, task, capsys, explode):
-    m = matrix(tmp_path, task, "models: [tfidf-logreg]\nimbalance: [explode, none]\nseeds: [0, 1]\n")
+    m = matrix(tmp_path, task, "models: [tfidf-logreg]\ncontext: [full]\nimbalance: [explode, none]\nseeds: [0, 1]\n")
     out = tmp_path / "out"
     code, stdout, stderr = run(capsys, "--matrix", m, "--out", str(out))
     assert code == 1

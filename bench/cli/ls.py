@@ -19,9 +19,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
     elif what == "models":
         from bench.components.models import MODELS
 
-        rows = [[m.label, m.kind, m.description] for m in (MODELS.get(n) for n in MODELS)]
-        rows.append(["hf:<id-or-folder>[@rev]", "hf", "any Hugging Face sequence-classification model"])
-        print(tabulate(rows, ["model", "kind", "description"]))
+        rows = []
+        for m in (MODELS.get(n) for n in MODELS):
+            r = m.train_defaults() if m.kind == "hf" else dict.fromkeys(m.train_defaults(), "-")  # no SGD
+            head = m.pooling or ("whole text" if m.kind == "classical" else "HF head")
+            rows.append([m.label, m.kind, head, r["learning_rate"], r["epochs"], r["batch_size"], r["warmup_ratio"],
+                         m.context, m.description])
+        rows.append(["hf:<id-or-folder>[@rev]", "hf", "declared*", "", "", "", "", "head",
+                     "any Hugging Face model; *a folder with modules.json classifies from its declared pooling"])
+        print(tabulate(rows, ["model", "kind", "pooling", "lr", "epochs", "batch", "warm-up", "context",
+                              "description"], disable_numparse=True))
     else:
         from bench.spec.named import describe
 

@@ -52,7 +52,8 @@ def add_cell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="minilm-l6", help="model name (bench ls models) or hf:<id-or-folder>")
     p.add_argument("--method", default="full", help="fine-tuning method NAME[:k=v,...]")
     p.add_argument("--imbalance", default="none", help="imbalance strategy NAME[:k=v,...]")
-    p.add_argument("--context", default="head", help="context-length policy NAME[:k=v,...]")
+    p.add_argument("--context", default=None, help="context-length policy NAME[:k=v,...] (default: the model's: "
+                   "head for transformers, full for tfidf-logreg)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=float, default=None)
@@ -87,7 +88,9 @@ def cell_from_args(args: argparse.Namespace):
     train = TrainParams(**overrides)
     method, mparams = _named(args.method, "methods")
     imb, iparams = _named(args.imbalance, "imbalance")
-    ctx, cparams = _named(args.context, "context")
+    from bench.components.models import get_model
+
+    ctx, cparams = _named(args.context or get_model(args.model).context, "context")
     from bench.data.domains import parse_domains
 
     adapt, aparams = _named(args.adapt, "adapt")
@@ -126,7 +129,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finish.track(rec)
     print_result(rec, path)
     if args.save_model:
-        print(f"fine-tuned model saved to {args.save_model} (load with from_pretrained)")
+        print(f"fine-tuned model saved to {args.save_model} (load with AutoModelForSequenceClassification"
+              ".from_pretrained; pooled models: trust_remote_code=True, the modeling file is saved with them)")
     return 0
 
 

@@ -15,6 +15,8 @@ and the cost (seconds, tokens, FLOPs estimate) of the run that built it.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from bench.data.prepare import TaskData
@@ -26,6 +28,8 @@ ADAPT: Registry[type[Adaptation]] = Registry("adaptation")
 
 
 class Adaptation(Component):
+    needs: ClassVar[frozenset[str]] = frozenset()  # capabilities the fitter must have (components/capabilities.py)
+
     def texts(self, cell: Cell, data: TaskData) -> tuple[list[str], str]:
         return [], ""
 
@@ -38,6 +42,7 @@ class NoAdapt(Adaptation):
 @ADAPT.register("tapt")
 class Tapt(Adaptation):
     summary = "task-adaptive MLM pretraining on the cell's training texts (labels unused)"
+    needs = frozenset({"encoder"})
     steps: int = Field(100, ge=1)
     lr: float = Field(5e-5, gt=0)
     batch_size: int = Field(16, ge=1)

@@ -21,6 +21,7 @@ METHODS: Registry[type[Method]] = Registry("method")
 
 class Method(Component):
     trains_encoder: ClassVar[bool] = True  # False: the pipeline takes the frozen-feature path
+    needs: ClassVar[frozenset[str]] = frozenset()  # capabilities the fitter must have (components/capabilities.py)
 
     def prepare(self, model):
         """Return the model to train (may wrap or freeze parts of it)."""
@@ -43,6 +44,7 @@ FALLBACK_TARGETS = {"mpnet": ["q", "v"]}
 @METHODS.register("lora")
 class Lora(Method):
     summary = "low-rank adapters (peft) on the attention projections; base weights frozen, head trains"
+    needs = frozenset({"encoder"})
     rank: int = Field(8, ge=1)
     alpha: float = Field(16.0, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
@@ -57,7 +59,8 @@ class Lora(Method):
         if self.target_modules is None:
             from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as peft_defaults
 
-            mtype = getattr(model.config, "model_type", "")
+            # a pooled classifier (bench.fit.pooled) wraps an encoder: its targets are the encoder's
+            mtype = getattr(model.config, "encoder_model_type", None) or getattr(model.config, "model_type", "")
             wanted = peft_defaults.get(mtype) or FALLBACK_TARGETS.get(mtype)
             if not wanted:
                 raise ConfigError(f"method 'lora': no default target modules for model type {mtype!r}; "
@@ -89,8 +92,14 @@ def _in_head(name: str) -> bool:
 @METHODS.register("probe")
 class Probe(Method):
     summary = "frozen encoder: pooled features cached on disk, a linear (logistic) head per cell"
+    needs = frozenset({"encoder"})
     trains_encoder: ClassVar[bool] = False
-    pooling: Literal["mean", "cls", "pooler"] = "mean"
+    # None = the model's declared pooling (sentence-transformers checkpoints), else mean
+    pooling: Literal["mean", "cls", "max", "mean_sqrt_len", "pooler"] | None = None
     l2: float = Field(1e-3, ge=0)  # weight decay on the head
     steps: int = Field(300, ge=1)  # full-batch optimiser steps for the head
     lr: float = Field(0.05, gt=0)
+
+    def pooling_for(self, model) -> str:
+        """The pooling in use: the one given, else the model's declared pooling, else mean."""
+        return self.pooling or getattr(model, "pooling", None) or "mean"

@@ -120,16 +120,30 @@ class Clock:
 class Fitter:
     module: str
     function: str
+    label: str = ""  # how a refusal names it
+    supports: frozenset[str] = frozenset()  # capabilities (bench.components.capabilities) it honours
 
     def __call__(self, job: FitJob) -> FitResult:
         return getattr(importlib.import_module(self.module), self.function)(job)
 
 
+# What each fitter really implements (checked against the code by tests/test_capabilities.py):
+# the Trainer takes a loss hook, class weights, resampled rows, a weighted sampler, members and
+# per-epoch training windows; the probe head trains with the strategy's loss on resampled /
+# sampler-drawn rows of fixed windows; TF-IDF + logistic regression takes resampled rows and
+# sample weights (class weights x sampler weights) and reads whole texts.
+_TRAINER = frozenset({"loss_hook", "class_weights", "row_indices", "sample_weights", "members", "token_windows",
+                      "train_stream", "encoder"})
+_PROBE = frozenset({"loss_hook", "class_weights", "row_indices", "sample_weights", "members", "token_windows",
+                    "encoder"})
+_CLASSICAL = frozenset({"class_weights", "row_indices", "sample_weights", "members", "whole_text"})
 FITTERS: Registry[Fitter] = Registry("fitter (model kind/method)")
-for _key, _fitter in (("hf/full", Fitter("bench.fit.transformer", "fit_transformer")),
-                      ("hf/lora", Fitter("bench.fit.transformer", "fit_transformer")),
-                      ("hf/probe", Fitter("bench.fit.probe", "fit_probe")),
-                      ("classical/full", Fitter("bench.fit.classical", "fit_classical"))):
+for _key, _fitter in (("hf/full", Fitter("bench.fit.transformer", "fit_transformer", "transformer fine-tuning",
+                                         _TRAINER)),
+                      ("hf/lora", Fitter("bench.fit.transformer", "fit_transformer", "transformer LoRA", _TRAINER)),
+                      ("hf/probe", Fitter("bench.fit.probe", "fit_probe", "the frozen-encoder probe", _PROBE)),
+                      ("classical/full", Fitter("bench.fit.classical", "fit_classical",
+                                                "the classical TF-IDF + logistic regression fit", _CLASSICAL))):
     FITTERS.add(_key, _fitter)
 
 

@@ -24,7 +24,9 @@ def tiny_config(vocab_size: int, num_labels: int):
 
 
 def load_classifier(spec: ModelSpec, label_names: list[str], vocab_size: int, **load_kwargs):
-    """A sequence classifier with a fresh head of ``len(label_names)`` outputs. ``load_kwargs`` go to
+    """A sequence classifier with a fresh head of ``len(label_names)`` outputs: on the model's declared
+    pooling (:mod:`bench.fit.pooled`) when it has one, else the checkpoint's own sequence-classification
+    head. ``load_kwargs`` go to
     ``from_pretrained`` (e.g. ``attn_implementation``, ``output_loading_info``; random-init models
     take ``attn_implementation`` only)."""
     from transformers import AutoModelForSequenceClassification, logging
@@ -39,6 +41,13 @@ def load_classifier(spec: ModelSpec, label_names: list[str], vocab_size: int, **
     prev = logging.get_verbosity()
     logging.set_verbosity_error()  # "newly initialized head" is expected
     try:
+        if spec.pooling is not None:  # a sentence-transformers checkpoint: its declared pooling -> new head
+            from bench.fit.pooled import pooled_classifier
+
+            info = load_kwargs.pop("output_loading_info", False)
+            model = pooled_classifier(model_path(spec), spec.pooling, len(label_names), id2label, label2id,
+                                      revision=spec.revision, **load_kwargs)
+            return (model, {"missing_keys": ["classifier.weight", "classifier.bias"]}) if info else model
         return AutoModelForSequenceClassification.from_pretrained(
             model_path(spec), revision=spec.revision, num_labels=len(label_names),
             id2label=id2label, label2id=label2id, **load_kwargs,
@@ -64,13 +73,11 @@ def classifier(spec, label_names: list[str], vocab_size: int, opts: RuntimeOptio
     hit and a miss give the same model for the same seed."""
     import torch
 
-    pass
-
     opts = opts or RuntimeOptions.from_env()
     kwargs = {"attn_implementation": opts.attn_implementation} if opts.attn_implementation else {}
     if spec.random_init:
         return load_classifier(spec, label_names, vocab_size, **kwargs)
-    key = (spec.name, spec.source, spec.revision, tuple(label_names), opts.attn)
+    key = (spec.name, spec.source, spec.revision, spec.pooling, tuple(label_names), opts.attn)
     if key not in _PRETRAINED or not opts.weight_cache:
         with torch.random.fork_rng(devices=[]):  # loading must not consume the cell's RNG stream
             model, info = load_classifier(spec, label_names, vocab_size, output_loading_info=True, **kwargs)

@@ -51,7 +51,7 @@ def adapt_encoder(cell: Cell, data: TaskData, mspec: ModelSpec, adaptation: Adap
     record = json.loads((folder / "adapt.json").read_text())
     record.update({"name": adaptation.name, "params": adaptation.params(), "key": key, "cache_hit": hit})
     spec = ModelSpec(f"{mspec.name}+{adaptation.name}", "hf", f"{mspec.label} after {adaptation.name} ({key})",
-                     str(folder / "encoder"))
+                     str(folder / "encoder"), pooling=mspec.pooling)  # the classifier keeps the model's pooling
     return Adapted(spec, record)
 
 

@@ -64,10 +64,9 @@ def pool(outputs, mask, pooling: str, model_name: str):
         return pooled
     if hidden is None or hidden.dim() != 3:
         raise ConfigError(f"method 'probe': model {model_name!r} gives no token representations to pool")
-    if pooling == "cls":
-        return hidden[:, 0]
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * m).sum(1) / m.sum(1).clamp(min=1)
+    from bench.fit.pooled import pool_hidden
+
+    return pool_hidden(hidden, mask, pooling)
 
 
 class FeatureCache:
@@ -180,7 +179,8 @@ def fit_probe(job: FitJob) -> FitResult:
         raise ConfigError("--save-model: method 'probe' trains only a head on cached features; nothing to export")
     device = pick_device(precision=job.precision)
     tokenizer = tokenizer_for(job.model)  # once per worker process
-    cache = FeatureCache(job.model, policy, cell.max_length, method.pooling)
+    pooling = method.pooling_for(job.model)  # given, else the model's declared pooling
+    cache = FeatureCache(job.model, policy, cell.max_length, pooling)
     holder: list = []
 
     def get_encoder():
@@ -189,7 +189,7 @@ def fit_probe(job: FitJob) -> FitResult:
             cache.meta["params_total"] = sum(p.numel() for p in holder[0].parameters())
         return holder[0]
 
-    feats, feat_info = _features(job, cache, tokenizer, get_encoder, device)
+    feats, feat_info = _features(job, cache, tokenizer, get_encoder, device, pooling)
     (xtr, dtr, _), (xv, dv, _), (xte, dte, _) = feats["train"], feats["validation"], feats["test"]
     train, val, test = (data.splits[s] for s in ("train", "validation", "test"))
     head = {"seconds": 0.0, "curve": [], "params": 0}
@@ -212,8 +212,7 @@ def fit_probe(job: FitJob) -> FitResult:
     n_latency = latency_docs(cell.train.latency_docs)
     if n_latency:
         t0 = time.perf_counter()
-        timing.update(_latency(get_encoder(), tokenizer, policy, cell, test.texts[:n_latency], device,
-                               method.pooling))
+        timing.update(_latency(get_encoder(), tokenizer, policy, cell, test.texts[:n_latency], device, pooling))
         timing["phases"]["latency"] = time.perf_counter() - t0
     n_enc = cache.meta.get("params_total", 0)
     cost = {"device": device.describe(), "params_total": n_enc + head["params"], "params_trainable": head["params"],
@@ -226,13 +225,13 @@ def fit_probe(job: FitJob) -> FitResult:
                      member_test_logits=members.test_logits)
 
 
-def _features(job: FitJob, cache: FeatureCache, tokenizer, get_encoder, device) -> tuple[dict, dict]:
+def _features(job: FitJob, cache: FeatureCache, tokenizer, get_encoder, device, pooling: str) -> tuple[dict, dict]:
     """Pooled features of every split (cached ones read, missing ones encoded and saved)."""
     cell = job.cell
     feats, feat_info = {}, {"encoded_docs": 0, "docs": 0, "encode_seconds": 0.0, "encoded_tokens": 0}
     for name in ("train", "validation", "test"):
         feats[name] = split_features(cache, job.data.splits[name].texts, tokenizer, job.policy, cell.max_length,
-                                     job.method.pooling, get_encoder, device, cell.train.eval_batch_size)
+                                     pooling, get_encoder, device, cell.train.eval_batch_size)
         for k in feat_info:
             feat_info[k] += feats[name][2][k]
     if feat_info["encoded_docs"]:

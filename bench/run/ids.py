@@ -48,6 +48,10 @@ def cell_id(cell: Cell, precision: str | None = None) -> str:
 
 
 def plan_cell(cell: Cell) -> PlannedCell:
-    """Resolve the precision and compute the id, once."""
+    """Fill the training parameters the user left unset from the model's recipe, resolve the
+    precision and compute the id, once."""
+    from bench.components.models import with_recipe
+
+    cell = with_recipe(cell)
     precision = resolve(cell)
     return PlannedCell(cell, cell_id(cell, precision), precision)

@@ -36,16 +36,24 @@ class MatrixPlan:
 def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> MatrixPlan:
     """Expand, validate every cell (names, parameters, limits) and scan ``out``; runs nothing."""
     from bench.components import axis_types
+    from bench.components.capabilities import CapabilityError
     from bench.run.worker import validate_cell
 
     types = axis_types()
     cells = spec.expand(types)
     seen: set[str] = set()
+    refused: list[str] = []  # cells combining what their fitter cannot honour: all named, then one error
     for c in cells:  # validation does not depend on the seed: once per configuration
         key = repr(c.with_(seed=0))
         if key not in seen:
             seen.add(key)
-            validate_cell(c)
+            try:
+                validate_cell(c)
+            except CapabilityError as err:
+                refused.append(f"[{cell_label(c)}] {err}")
+    if refused:
+        where = spec.path or spec.name
+        raise ConfigError(f"{where}: {len(refused)} configuration(s) cannot run: " + "; ".join(refused))
     planned = [plan_cell(c) for c in cells]
     ids = [p.cell_id for p in planned]
     if only:
@@ -92,3 +100,10 @@ def scan(out: Path, wanted: set[str]) -> dict[str, dict]:
     return found
 
 
+def cell_label(cell: Cell) -> str:
+    """``task=.. model=.. method=.. imbalance=.. context=..`` (what --only and rules use)."""
+    from bench.spec.named import label
+
+    return (f"task={cell.task} model={cell.model} method={label(cell.method, cell.method_params)} "
+            f"imbalance={label(cell.imbalance, cell.imbalance_params)} "
+            f"context={label(cell.context, cell.context_params)} adapt={label(cell.adapt, cell.adapt_params)}")

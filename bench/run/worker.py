@@ -68,7 +68,7 @@ def validate_cell(cell: Cell) -> None:
         limit = max_positions(_loadable_config(mspec))
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
-    build(IMBALANCE, cell.imbalance, cell.imbalance_params)
+    strategy = build(IMBALANCE, cell.imbalance, cell.imbalance_params)
     policy = build(CONTEXT, cell.context, cell.context_params)
     if mspec.kind == "hf":  # window-size checks need the tokenizer's special tokens
         from bench.fit.tokens import tokenizer_for
@@ -81,6 +81,12 @@ def validate_cell(cell: Cell) -> None:
 
         raise ConfigError(f"model {mspec.name!r} is not a transformer: method {method.name!r} and "
                           f"adaptation {adaptation.name!r} need one (use method full, adapt none)")
+    from bench.components.capabilities import check_capabilities
+    from bench.fit.base import FITTERS
+
+    fitter = FITTERS.get(f"{mspec.kind}/{method.name}")  # refuse what the fitter cannot honour (one line)
+    check_capabilities(f"{mspec.kind}/{method.name}", fitter.label, fitter.supports,
+                       [("imbalance", strategy), ("context", policy), ("method", method), ("adaptation", adaptation)])
     if cell.train_domains is not None or cell.eval_domains is not None:
         cell_data(cell)  # unknown domain names fail here, before anything is written
 

@@ -40,6 +40,7 @@ class ContextPolicy(Component):
     special tokens, checks lengths and passes short documents through unchanged."""
 
     per_epoch: ClassVar[bool] = False  # training windows differ by epoch (needs a TrainStream)
+    needs: ClassVar[frozenset[str]] = frozenset({"token_windows"})  # what the fitter must have (capabilities.py)
 
     def content_length(self, max_length: int, tokenizer) -> int:
         prefix, suffix = special_affixes(tokenizer)

@@ -1,4 +1,4 @@
-"""Truncation (head, tail, head_tail), segmentation (chunk) and shuffling (random_window)."""
+"""Whole texts (full), truncation (head, tail, head_tail), segmentation (chunk) and shuffling (random_window)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,16 @@ from bench.errors import ConfigError
 # Sun et al. (2019), "How to Fine-Tune BERT for Text Classification?": 128 head + 382 tail tokens
 # of the 510 content tokens at max_length 512; other lengths keep the same share.
 SUN_HEAD, SUN_CONTENT = 128, 510
+
+
+@CONTEXT.register("full")
+class Full(ContextPolicy):
+    summary = "the whole text, no window (whole-text models only: tfidf-logreg; transformers use chunk)"
+    needs = frozenset({"whole_text"})
+
+    def encode(self, docs, max_length, tokenizer, *, train, seed=0, epoch=0):
+        raise ConfigError("context policy 'full' gives whole texts, not token windows: a transformer cannot take "
+                          "arbitrarily long input (use chunk)")
 
 
 @CONTEXT.register("head")
@@ -97,6 +107,7 @@ class RandomWindow(Chunk):
     summary = ("shuffling: each epoch trains on a fresh random window of each long document; inference by "
                "chunk aggregation (chunk parameters apply) or head")
     per_epoch: ClassVar[bool] = True
+    needs = frozenset({"token_windows", "train_stream"})
     inference: Literal["chunk", "head"] = "chunk"
 
     def _spans(self, length, n, *, train, rng):

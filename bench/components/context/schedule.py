@@ -17,6 +17,7 @@ from bench.errors import ConfigError
 class LengthSchedule(Head):
     summary = ("dynamic length: train at `lengths` (default max_length/4, /2) then max_length, switching by "
                "epoch or equal fractions of training; batch size x max_length/length; inference head at max_length")
+    needs = frozenset({"token_windows", "train_stream"})
     lengths: list[Annotated[int, Field(ge=1)]] | None = None  # stages before the final max_length stage
     by: Literal["epoch", "fraction"] = "epoch"
     adapt_batch: bool = True  # batch size * max_length / length: roughly constant tokens per batch

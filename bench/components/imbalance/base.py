@@ -126,6 +126,7 @@ class Resampling:
 class ImbalanceStrategy(Component):
     members: ClassVar[int] = 1  # > 1: an ensemble, one resampling per member
     needs_two_classes: ClassVar[bool] = False
+    needs: ClassVar[frozenset[str]] = frozenset()  # capabilities the fitter must have (components/capabilities.py)
     changes_training: ClassVar[bool] = True  # False: acts only after training (post hoc, on logits)
 
     def n_members(self) -> int:

@@ -27,6 +27,7 @@ class NoStrategy(ImbalanceStrategy):
 @IMBALANCE.register("class_weight")
 class ClassWeight(ImbalanceStrategy):
     summary = "weighted cross-entropy: inverse / sqrt inverse frequency or effective number (Cui et al. 2019)"
+    needs = frozenset({"class_weights"})
     needs_two_classes = True
     scheme: WeightScheme = "inverse"
     beta: float = Field(0.999, ge=0, lt=1, description="for scheme=effective")
@@ -38,6 +39,7 @@ class ClassWeight(ImbalanceStrategy):
 @IMBALANCE.register("focal")
 class Focal(ImbalanceStrategy):
     summary = "focal loss -alpha_y (1-p_y)^gamma log p_y (Lin et al. 2017); alpha: per-class list a/b/c or a scheme"
+    needs = frozenset({"loss_hook"})
     gamma: float = Field(2.0, ge=0)
     alpha: list[float] | str | None = None
     beta: float = Field(0.999, ge=0, lt=1, description="for alpha=effective")

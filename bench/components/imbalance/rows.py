@@ -68,6 +68,7 @@ class _Sampling(ImbalanceStrategy):
     """An imbalanced-learn ``sampling_strategy`` parameter: a ratio or one of ``choices``."""
 
     needs_two_classes = True
+    needs = frozenset({"row_indices"})
     choices: ClassVar[tuple[str, ...]] = ()
     sampling_strategy: float | str = "auto"
 
@@ -115,6 +116,7 @@ class Undersample(_Sampling):
 class Resample(_Over):
     summary = "under- and oversample at once to a target class distribution (default uniform) and size"
     needs_two_classes = True
+    needs = frozenset({"row_indices"})
     distribution: list[float] | str = "uniform"
     size: int | None = Field(None, ge=2, description="rows after resampling; None = as many as before")
 
@@ -162,6 +164,7 @@ class Resample(_Over):
 class BalancedSampler(ImbalanceStrategy):
     summary = "class-balanced batches from a weighted sampler (row weight n_y^-power), no copies"
     needs_two_classes = True
+    needs = frozenset({"sample_weights"})
     power: float = Field(1.0, ge=0, le=1, description="1 = balanced, 0.5 = square-root, 0 = natural")
 
     def _fit_resample(self, labels, counts, rng) -> Resampling:
@@ -173,6 +176,7 @@ class BalancedSampler(ImbalanceStrategy):
 class Ensemble(ImbalanceStrategy):
     summary = "EasyEnsemble-style: k members, each on a different random balanced subset; mean probability"
     needs_two_classes = True
+    needs = frozenset({"members", "row_indices"})
     k: int = Field(3, ge=2, description="number of members (each is trained: k times the cost)")
 
     def n_members(self) -> int:
