@@ -148,14 +148,13 @@ class Processes(Executor):
                 for g in range(n):
                     slots.put(g)
             started: dict[str, int] = {}
-            with interrupt.sigint_blocked():  # workers spawn here: a terminal's Ctrl-C is for the driver only
-                pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
-                                           initargs=(events, slots, threads))
-                futures = {pool.submit(execute, *job): job for job in todo}
-            procs = dict(getattr(pool, "_processes", None) or {})  # every worker is spawned by now
             finished: set[str] = set()
             broken = stopped = False
+            pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(events, slots, threads))
             try:
+                with interrupt.sigint_blocked():  # workers spawn here: a terminal's Ctrl-C is for the driver only
+                    futures = {pool.submit(execute, *job): job for job in todo}
+                procs = dict(getattr(pool, "_processes", None) or {})  # every worker is spawned by now
                 while futures and not broken:
                     done, _ = wait(list(futures), timeout=0.2, return_when=FIRST_COMPLETED)
                     _drain(events, started, on_phase)
