@@ -104,7 +104,22 @@ def test_track_without_mlflow_is_one_line_exit_2(tmp_path, store, capsys, monkey
     assert main(["export", "--results", str(out), "--to", "mlflow"]) == 2
 
 
-def test_report_to_is_checked_and_reaches_the_trainer(tmp_path, capsys, monkeypatch):
+def test_report_to_mlflow_reaches_the_trainer_and_matches_the_tracked_loss(tmp_path, store, monkeypatch):
+    monkeypatch.setenv("BENCH_REPORT_TO", "")  # restored after the test: --report-to sets it for workers
+    out = tmp_path / "out"
+    assert main(["run", "--task", "drugs-sentiment", "--model", "tiny-bert", "--max-length", "64", "--epochs", "2",
+                 "--batch-size", "16", "--limit-train", "48", "--limit-eval", "30", "--out", str(out),
+                 "--report-to", "mlflow", "--track", "mlflow"]) == 0
+    ours = store.search_runs([store.get_experiment_by_name("bench-run").experiment_id])
+    trainer = [r for r in all_runs(store) if r.info.run_id != ours[0].info.run_id]
+    assert len(ours) == 1 and len(trainer) == 1  # the Trainer's own MLflowCallback made the other run
+    assert "eval_loss" in trainer[0].data.metrics and "learning_rate" in trainer[0].data.params
+    steps = sorted(store.get_metric_history(trainer[0].info.run_id, "loss"), key=lambda m: m.step)
+    epochs = sorted(store.get_metric_history(ours[0].info.run_id, "train_loss"), key=lambda m: m.step)
+    assert [m.value for m in epochs] == pytest.approx([m.value for m in steps]) and len(epochs) == 2
+
+
+def test_report_to_is_checked_before_anything_runs(tmp_path, capsys, monkeypatch):
     from bench.fit.options import report_to
 
     monkeypatch.setenv("BENCH_TASKS_DIR", str(ROOT / "tasks"))
