@@ -278,3 +278,17 @@ def test_data_dir_names_one_config_folder_of_a_parquet_export(tmp_path):
         data = load_task_data(load_task_file(task))
         texts = [t for s in data.splits.values() for t in s.texts]
         assert len(texts) == 3 * level and all(data_dir in t for t in texts)
+
+
+@pytest.mark.parametrize("switch", ["HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"])
+def test_either_offline_switch_refuses_a_hub_task_and_is_named(monkeypatch, switch):
+    from bench.data.sources import check_hub_reachable
+    from bench.errors import ConfigError
+
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "BENCH_HUB_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    check_hub_reachable(_task("ag-news"))  # online: nothing to refuse at planning
+    monkeypatch.setenv(switch, "1")
+    with pytest.raises(ConfigError, match=f"task 'ag-news' loads fancyzhx/ag_news@eb185aade064 .*{switch} is set"):
+        check_hub_reachable(_task("ag-news"))
+    check_hub_reachable(_task("bbc-news"))  # packaged tasks are not affected
