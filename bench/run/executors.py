@@ -227,15 +227,14 @@ class RayCluster(Executor):
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
+                self._started = True  # first: an interrupt during init still shuts it down (close)
                 ray.init(num_cpus=max(self.workers, 1), **kwargs)
-                self._started = True
         except (ConnectionError, RuntimeError) as err:
             raise ConfigError(f"cannot connect to Ray at {self.address or 'a new local instance'}: "
                               f"{str(err).splitlines()[0]}") from None
         finally:
             interrupt.reclaim()  # ray.init replaces the SIGTERM handler
         return ray
-
 
     def run(self, jobs, on_done, on_phase=None):
         from bench.run.worker import execute
