@@ -170,3 +170,28 @@ def test_matrix_extra_metrics_fill_in_without_retraining_and_gate(tmp_path, caps
     capsys.readouterr()
     assert main(["report", "--results", str(out), "--metric", "brier"]) == 0  # a leaderboard by an extra metric
     assert f"{after['metrics']['brier']:.3f}"[:4] in capsys.readouterr().out
+
+def test_shipped_metrics_recompute_on_resampled_documents_like_the_modules():
+    """bench compare and the gate's paired bootstrap resample test documents: mcc and brier are
+    recomputed there with the same values the evaluate modules give."""
+    import evaluate
+
+    from bench.report.stats import metric_values
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 40)
+    proba = rng.dirichlet(np.ones(3), 40)
+    proba[np.arange(40), y] += 0.8
+    proba /= proba.sum(1, keepdims=True)
+    idx = rng.integers(0, 40, (5, 40))
+    mcc = evaluate.load(str(ROOT / "metrics" / "mcc"), keep_in_memory=True)
+    brier = evaluate.load(str(ROOT / "metrics" / "brier"), keep_in_memory=True)
+    names = ["a", "b", "c"]
+    got_mcc, got_brier = metric_values("mcc", y, proba, idx, names), metric_values("brier", y, proba, idx, names)
+    for b, i in enumerate(idx):
+        assert got_mcc[b] == pytest.approx(matthews_corrcoef(y[i], proba[i].argmax(1)), abs=1e-12)
+        assert got_mcc[b] == pytest.approx(mcc.compute(references=y[i], predictions=proba[i].argmax(1))["mcc"])
+        assert got_brier[b] == pytest.approx(brier.compute(references=y[i], prediction_scores=proba[i])["brier"])
+    constant = np.zeros_like(proba)
+    constant[:, 0] = 1.0
+    assert np.all(metric_values("mcc", y, constant, idx, names) == 0.0)  # undefined -> 0, as sklearn

@@ -157,11 +157,11 @@ def test_extra_metric_falls_back_without_crashing(tmp_path):
     interval falls back to the clipped t interval, the axis view lists the pair as not tested."""
     recs = [record(seed=s, imbalance=i, accuracy=0.7) for i in ("none", "focal") for s in (0, 1)]
     for r, v in zip(recs, (0.30, 0.32, 0.20, 0.22), strict=True):
-        r["metrics"]["brier"] = v
+        r["metrics"]["team_score"] = v
     res = write(tmp_path, recs)
-    cells = build_board(res, "brier", resamples=20).cells
+    cells = build_board(res, "team_score", resamples=20).cells
     assert set(cells["ci_method"]) == {"t"} and (cells["ci_low"] >= 0).all()
-    view = build_axis(res, "imbalance", metric="brier", resamples=20)
+    view = build_axis(res, "imbalance", metric="team_score", resamples=20)
     assert view.pairs.empty and view.unmatched["why"].str.contains("cannot be recomputed").all()
 
 

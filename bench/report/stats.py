@@ -97,6 +97,9 @@ def metric_values(metric: str, y: np.ndarray, proba: np.ndarray, idx: np.ndarray
         return _roc_auc(yy, proba[idx], k)
     if metric == "ece":
         return _ece(yy, proba[idx])
+    if metric == "brier":  # the shipped evaluate module metrics/brier, per resample
+        per_doc = ((proba - np.eye(k)[y]) ** 2).sum(1)
+        return per_doc[idx].mean(1)
     cm_metrics = _from_confusion(yy, proba.argmax(-1)[idx], k, minority)
     if metric in cm_metrics:
         return cm_metrics[metric]
@@ -127,6 +130,11 @@ def _from_confusion(yy: np.ndarray, pp: np.ndarray, k: int, minority: int | None
         out[f"weighted_{name}"] = (per * w).sum(1)
     if minority is not None:
         out["minority_recall"], out["minority_f1"] = rec[:, minority], f1[:, minority]
+    s = support.sum(1)  # Matthews correlation (metrics/mcc; Gorodkin's K-class form), 0 when undefined
+    cov = tp.sum(1) * s - (predicted * support).sum(1)
+    den = np.sqrt((s**2 - (predicted**2).sum(1)) * (s**2 - (support**2).sum(1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["mcc"] = np.where(den > 0, cov / den, 0.0)
     return out
 
 
