@@ -219,3 +219,20 @@ def test_ls_models_shows_the_recipe(capsys):
     assert "mean" in line and "0.0001" in line and " 4 " in line
     assert "pooling" in out and "warm-up" in out
     assert ROOT.exists()
+
+
+@pytest.mark.parametrize("method", ["lora", "probe"])
+def test_cli_runs_lora_and_probe_on_a_pooled_model(st_folder, tmp_path, csv_task, method):
+    """LoRA through the Trainer (2 epochs: checkpoint + best-model reload of the wrapped model) and the
+    probe's features, both on the declared pooling."""
+    from bench.cli import main
+
+    task = csv_task(balanced_rows(10, labels=("a", "b")), name="tinyst")
+    code = main(["run", "--task", str(task), "--model", f"hf:{st_folder}", "--method", method, "--epochs", "2",
+                 "--max-length", "32", "--out", str(tmp_path / "out")])
+    assert code == 0
+    (path,) = (tmp_path / "out" / "records").glob("*.json")
+    rec = json.loads(path.read_text())
+    assert rec["status"] == "ok" and rec["model"]["pooling"] == "mean"
+    if method == "lora":
+        assert 0 < rec["cost"]["params_trainable"] < rec["cost"]["params_total"] / 2

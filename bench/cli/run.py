@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from bench.cli.ecosystem import add_ecosystem_args, finish_from_args, report_to_
 from bench.errors import BenchError, ConfigError
 from bench.fit.options import ATTN
 from bench.run.cost import estimate
+from bench.run.interrupt import Interrupted
 from bench.run.quiet import quiet
 from bench.spec.cell import PRECISIONS
 
@@ -113,15 +115,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     finish = finish_from_args(args)  # extra metrics and tracker checked before the cell runs
     planned = plan_cell(cell)  # the id and precision, once
     out = check_writable(args.out)
+    fresh_save = bool(args.save_model) and not Path(args.save_model).exists()
     if args.save_model:
         check_writable(args.save_model)
     quiet()
     try:
         rec = run_cell(planned, save_model=args.save_model, share=out / "shared")
+    except Interrupted:  # SIGINT/SIGTERM: no record, and no half-saved model in a folder this run made
+        if fresh_save:
+            shutil.rmtree(args.save_model, ignore_errors=True)
+        raise
     except BenchError:
         raise
     except Exception as err:  # noqa: BLE001 - a failed cell still leaves a record
-        path = write_record(out, failed_record(cell, planned.cell_id, err))
+        path = write_record(out, failed_record(planned.cell, planned.cell_id, err))
         print(f"cell failed: {type(err).__name__}: {err} (record: {path})", file=sys.stderr)
         return 1
     finish.record(rec)
