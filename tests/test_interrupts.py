@@ -125,7 +125,7 @@ def test_a_worker_stopped_by_sigterm_stops_the_run(tmp_path, task):  # noqa: F81
 def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # noqa: F811
     out = tmp_path / "out"
     proc = _bench(["--task", task, "--model", "tiny-bert", "--max-length", "32", "--epochs", "200",
-                   "--batch-size", "4", "--out", str(out)])
+                   "--batch-size", "4", "--out", str(out), "--save-model", str(tmp_path / "model")])
     ps = psutil.Process(proc.pid)
 
     def training() -> bool:  # torch loaded and the process busy: inside the cell
@@ -142,6 +142,7 @@ def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # no
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("interrupted; nothing was recorded")
     assert not (out / "records").is_dir() or not list((out / "records").iterdir())
+    assert not (tmp_path / "model").exists()  # the folder this run made for --save-model is gone
 
 
 @pytest.mark.timeout(900)
