@@ -60,7 +60,7 @@ class Lora(Method):
             from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as peft_defaults
 
             # a pooled classifier (bench.fit.pooled) wraps an encoder: its targets are the encoder's
-            mtype = getattr(model.config, "encoder_model_type", None) or getattr(model.config, "model_type", "")
+            mtype = str(getattr(model.config, "encoder_model_type", None) or getattr(model.config, "model_type", ""))
             wanted = peft_defaults.get(mtype) or FALLBACK_TARGETS.get(mtype)
             if not wanted:
                 raise ConfigError(f"method 'lora': no default target modules for model type {mtype!r}; "

@@ -87,7 +87,7 @@ class PooledForSequenceClassification(PreTrainedModel):
             self.encoder.pooler = None  # untrained in sentence-transformers checkpoints; never used here
         hidden = int(config.encoder.get("hidden_size") or self.encoder.config.hidden_size)
         self.dropout = nn.Dropout(config.classifier_dropout)
-        self.classifier = nn.Linear(hidden, config.num_labels)
+        self.classifier = nn.Linear(hidden, int(config.num_labels or 2))
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
