@@ -17,7 +17,7 @@ overrides:                             # later entries win
 exclude:                               # a cell matching every key of a rule is dropped
   - {task: bbc-news, imbalance: [focal]}
 include:                               # extra cells; unspecified axes take the matrix's axis
-  - {task: bbc-news, model: tfidf-logreg}
+  - {task: bbc-news, model: tfidf-logreg, context: full}   # TF-IDF reads whole texts
 ```
 
 Order is deterministic: tasks, models, methods, adapt, imbalance, context, max_length, seeds

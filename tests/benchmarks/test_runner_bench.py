@@ -28,7 +28,7 @@ from tests.conftest import balanced_rows
 def finished(tmp_path, csv_task):
     task = csv_task(balanced_rows(12, labels=("a", "b", "c")), name="tiny3")
     spec = MatrixSpec(tasks=[str(task)], models=["tfidf-logreg"], imbalance=["none", "class_weight"],
-                      seeds=list(range(50)))
+                      context=["full"], seeds=list(range(50)))
     plan = plan_matrix(spec, tmp_path / "out")
     assert len(plan.ids) == 100
     for cell, cid in zip(plan.cells, plan.ids, strict=True):
