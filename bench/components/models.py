@@ -15,6 +15,7 @@ import json
 import shutil
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,10 @@ def with_recipe(cell: Cell) -> Cell:
     return cell.with_(train=TrainParams(**{**cell.train.model_dump(exclude_unset=True), **unset}))
 
 
+@lru_cache(maxsize=64)
 def declared_pooling(ref: str, revision: str | None = None) -> str | None:
     """The pooling a sentence-transformers checkpoint declares (``modules.json`` -> its Pooling
-    module's config.json); None for a plain checkpoint (no modules.json)."""
+    module's config.json); None for a plain checkpoint (no modules.json). Read once per process."""
     folder = Path(ref)
     if folder.is_dir():
         modules_file = folder / "modules.json"
