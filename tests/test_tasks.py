@@ -65,3 +65,15 @@ def test_duplicate_task_names_are_rejected(tmp_path):
 def test_unknown_task_suggests_a_close_name():
     with pytest.raises(UnknownNameError, match="did you mean 'bbc-news'"):
         get_task("bbc-nwes")
+
+
+def test_registered_tasks_found_from_any_working_directory(tmp_path):
+    """The tasks/ folder is located from the package, not the cwd (regression of the bench/ move)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_TASKS_DIR"}
+    out = subprocess.run([sys.executable, "-m", "bench", "ls", "tasks"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "bbc-news" in out.stdout and "drugs-sentiment" in out.stdout

@@ -16,7 +16,7 @@ PACKAGES = ("domainbench", "torch", "transformers", "datasets", "accelerate", "s
 
 @lru_cache(maxsize=1)
 def git_state() -> dict:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # bench/record/manifest.py -> the repository
 
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,

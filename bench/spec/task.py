@@ -115,7 +115,7 @@ def repo_dir(name: str, env_var: str) -> Path:
     env = os.environ.get(env_var)
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent.parent / name
+    here = Path(__file__).resolve().parents[2] / name  # bench/spec/task.py -> the repository root
     return here if here.is_dir() else Path.cwd() / name
 
 
