@@ -69,6 +69,7 @@ def test_unknown_task_suggests_a_close_name():
 
 def test_registered_tasks_found_from_any_working_directory(tmp_path):
     """The tasks/ folder is located from the package, not the cwd (regression of the bench/ move)."""
+    import os
     import subprocess
     import sys
 
