@@ -404,7 +404,9 @@ def test_gate_shuffled_labels_fail(gate, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_gate_slowed_training_step_fails(tmp_path, monkeypatch):
-    """Every training step made 3x slower, judged with the default time factor.
+    """Every training step (forward + backward in ``Trainer.training_step``, and the AdamW step) made
+    3x slower, judged with the default time factor. Evaluation and data loading are not slowed, so
+    ``train_seconds`` grows by less than 3x.
 
     Interleaved: each seed runs unchanged (into the baseline) and then slowed (into the check),
     so both sides see the same machine load; on a shared machine, a baseline made minutes earlier
@@ -413,23 +415,27 @@ def test_gate_slowed_training_step_fails(tmp_path, monkeypatch):
     import torch
     import transformers
 
-    real = transformers.Trainer.training_step
+    calls = []
 
-    def slowed(self, *args, **kwargs):  # every step 3x slower, whatever this machine's speed
-        t0 = time.perf_counter()
-        out = real(self, *args, **kwargs)
-        time.sleep(2 * (time.perf_counter() - t0))
-        return out
+    def slowed(real):  # 3x slower (a sleep of twice its own time), whatever this machine's speed
+        def run(self, *args, **kwargs):
+            t0 = time.perf_counter()
+            out = real(self, *args, **kwargs)
+            time.sleep(2 * (time.perf_counter() - t0))
+            calls.append(real.__name__)
+            return out
+        return run
 
     cell = LEARNS.with_(train=TrainParams(epochs=4, batch_size=16, learning_rate=1e-3, limit_train=150,
-                                          limit_eval=60, latency_docs=2, early_stopping_patience=None))
+                                          limit_eval=20, latency_docs=2, early_stopping_patience=None))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for seed in (0, 1):
+        for seed in (0, 1, 2):  # the median of 3 pairs: one burst of load does not decide
             run_into(tmp_path / "base", [cell.with_(seed=seed)])
-            with monkeypatch.context() as m:
-                m.setattr(transformers.Trainer, "training_step", slowed)
+            with monkeypatch.context() as m:  # the whole step: forward + backward, and the optimizer step
+                m.setattr(transformers.Trainer, "training_step", slowed(transformers.Trainer.training_step))
+                m.setattr(torch.optim.AdamW, "step", slowed(torch.optim.AdamW.step))
                 run_into(tmp_path / "now", [cell.with_(seed=seed)])
     finally:
         torch.set_num_threads(threads)
@@ -437,6 +443,7 @@ def test_gate_slowed_training_step_fails(tmp_path, monkeypatch):
     base = write_baseline(tmp_path / "base.json", build_baseline(tmp_path / "base", calibration=same_machine))
     res = check(tmp_path / "now", base, calibration=same_machine)
     print(res.render())
+    assert {"training_step", "step"} <= set(calls)  # both halves of the step were slowed
     row = next(r for r in res.rows if r.metric == "train_seconds")
     assert row.verdict == "REGRESSION" and res.exit_code == 1, res.render()
     assert row.evidence.endswith(f"> ×{DEFAULT_TIME_FACTOR:g}")  # the default factor
