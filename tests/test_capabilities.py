@@ -164,3 +164,17 @@ def test_matrix_planning_names_every_refused_cell_before_running(tmp_path, capsy
     assert "5 configuration(s) cannot run" in err  # focal x2 x full, and tail x3 (seeds counted once)
     assert "imbalance=focal:gamma=5 context=full" in err and "imbalance=none context=tail" in err
     assert not (tmp_path / "out" / "records").exists()
+
+
+def test_console_command_refuses_focal_and_tail_for_tfidf(tmp_path):
+    """The same through the installed command line (python -m bench), as a user types it."""
+    import subprocess
+    import sys
+
+    for flag in (["--imbalance", "focal"], ["--context", "tail"]):
+        out = subprocess.run([sys.executable, "-m", "bench", "run", "--task", "drugs-sentiment", "--model",
+                              "tfidf-logreg", *flag, "--out", str(tmp_path)], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert "cannot be honoured" in out.stderr and flag[1] in out.stderr
+    assert not (tmp_path / "records").exists()
