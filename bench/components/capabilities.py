@@ -43,8 +43,13 @@ def check_capabilities(fitter_name: str, fitter_label: str, supports: Iterable[s
         if missing:
             name = getattr(component, "name", type(component).__name__)
             why = "; ".join(CAPABILITIES.get(m, m) for m in missing)
+            hint = ""
+            if "token_windows" in missing and "whole_text" in have:
+                hint = " (it reads whole texts: use context full)"
+            elif "whole_text" in missing and "token_windows" in have:
+                hint = " (use chunk to cover long documents)"
             raise CapabilityError(f"{axis} {name!r} cannot be honoured by {fitter_label} ({fitter_name}): it needs "
-                                  f"{why}")
+                                  f"{why}{hint}")
 
 
 def unknown_capabilities(names: Iterable[str]) -> list[str]:
