@@ -72,11 +72,12 @@ def _file_mode() -> int:
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:
     """``obj`` as indented JSON (numpy scalars and arrays, sets and tuples become plain JSON)."""
-    text = json.dumps(obj, indent=1, sort_keys=False, default=_default)
+    text = json.dumps(obj, indent=1, sort_keys=False, default=json_default)
     return write_atomic(path, text.encode("utf-8"), durable=True)  # type: ignore[return-value]
 
 
-def _default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars and arrays, sets and tuples; anything else as str."""
     import numpy as np
 
     if isinstance(o, np.integer):

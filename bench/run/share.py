@@ -110,21 +110,9 @@ class Shared:
                 "fit": {"timing": fit.timing, "resampling": fit.resampling, "context": fit.context, "cost": fit.cost,
                         "precision": fit.precision, "members": fit.members}}
         try:
-            write_json_atomic(self.meta, json.loads(json.dumps(meta, default=_plain)))
+            write_json_atomic(self.meta, meta)
         except (OSError, OutputError):
             pass
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return str(o)
 
 
 def plan_sharing(cells: list, precisions: list[str], ids: list[str]) -> tuple[int, int]:
