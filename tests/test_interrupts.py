@@ -165,3 +165,18 @@ def test_ray_tasks_are_cancelled(tmp_path, task):  # noqa: F811
     final = records(out)
     assert len(final) == 4 and {r["status"] for r in final.values()} == {"ok"}
     assert all(final[k] == before[k] for k in before)
+
+
+def test_a_worker_killed_for_memory_is_still_a_crash_not_an_interrupt(tmp_path, task):  # noqa: F811
+    """SIGKILL (what the OOM killer sends) to one worker: the crash path, not a stop. With two cells
+    in flight the pool took both down, so each is retried once (bench.run.executors) and all finish."""
+    m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
+    proc = _bench(["--matrix", m, "--out", str(out), "--executor", "process", "--workers", "2"])
+    _wait_for(proc, lambda: len(_owners(out)) == 2, "both workers ran a cell")
+    os.kill(min(_owners(out)), signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=400)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "interrupted" not in stderr
+    recs = records(out)
+    assert len(recs) == 4 and {r["status"] for r in recs.values()} == {"ok"}
+    assert not _locks(out)

@@ -129,13 +129,23 @@ def cell_scope() -> Iterator[None]:
 
 
 def raise_if_signalled(procs: dict) -> None:
-    """Dead pool workers (pid -> Process): one that SIGINT/SIGTERM ended (its own handler exits
-    128 + signal; before it was installed, -signal) stops the whole run, as the driver's would."""
+    """The pool broke (pid -> Process of its workers). When one worker died, the pool SIGTERMs the
+    others; so if EVERY worker ended by SIGINT/SIGTERM (its handler exits 128 + signal; before it
+    was installed, -signal), someone stopped a worker (a scheduler signalling every process): the
+    run stops as if the driver had been signalled. One that died otherwise (SIGKILL for memory, a
+    crash) is a crash: its cell fails and the run goes on."""
+    deadline = time.monotonic() + 5.0
+    codes = []
     for p in procs.values():
-        for s in SIGNALS:
-            if p.exitcode in (-s, 128 + s):
-                _STATE["signum"] = _STATE["signum"] or s
-                raise Interrupted(s)
+        p.join(max(0.0, deadline - time.monotonic()))
+        while p.exitcode is None and time.monotonic() < deadline:  # the pool's own thread may be reaping it
+            time.sleep(0.05)
+        codes.append(p.exitcode)
+    by = [s for c in codes for s in SIGNALS if c in (-s, 128 + s)]
+    if codes and len(by) == len(codes):
+        s = signal.SIGINT if signal.SIGINT in by else signal.SIGTERM
+        _STATE["signum"] = _STATE["signum"] or s
+        raise Interrupted(s)
 
 
 def stop_pool(pool, unfinished: list) -> None:
