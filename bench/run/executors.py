@@ -192,6 +192,7 @@ class Processes(Executor):
                 on_done(_failed(job, WorkerDied("the worker process running this cell died (killed, e.g. out of "
                                                 "memory, or crashed)")))
         failed = {j.cid for j in in_flight if len(in_flight) == 1 or crashes[j.cid] >= 2}
+        interrupt.clear_dead_locks(in_flight)  # a killed worker could not release its lock
         return [j for j in todo if j.cid not in failed]
 
 

@@ -163,10 +163,10 @@ def stop_pool(pool, unfinished: list) -> None:
         if p.is_alive():
             p.kill()
             p.join(5)
-    _clear_dead_locks(unfinished)
+    clear_dead_locks(unfinished)
 
 
-def _clear_dead_locks(jobs: list) -> None:
+def clear_dead_locks(jobs: list) -> None:
     """Jobs (``.out``, ``.cid``) whose worker was killed: their locks' owners are gone."""
     from pathlib import Path
 
@@ -184,4 +184,4 @@ def cancel_ray(ray, refs: dict) -> None:
     _, left = ray.wait(list(refs), num_returns=len(refs), timeout=GRACE_S) if refs else ([], [])
     for ref in left:
         ray.cancel(ref, force=True)
-    _clear_dead_locks(list(refs.values()))
+    clear_dead_locks(list(refs.values()))
