@@ -8,9 +8,9 @@ import re
 import pytest
 
 from bench.cli import main
-from tests.conftest import balanced_rows, write
+from tests.conftest import balanced_rows, need, write
 
-ray = pytest.importorskip("ray")
+ray = need("ray")
 
 
 @pytest.mark.timeout(600)  # a hang guard; about 30 s on 2 idle cores

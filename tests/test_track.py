@@ -10,9 +10,9 @@ import pytest
 
 from bench.cli import main
 from bench.record.io import iter_records
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT, need, write
 
-mlflow = pytest.importorskip("mlflow", reason="the track extra: pip install -e '.[track]'")
+mlflow = need("mlflow", reason="the track extra: pip install -e '.[track]'")
 
 MATRIX = f"""
 name: tracked
