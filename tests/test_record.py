@@ -40,11 +40,11 @@ def test_failed_write_leaves_old_file_intact(tmp_path):
     with pytest.raises(TypeError):
         import bench.store as r
 
-        orig = r._default
-        r._default = lambda o: (_ for _ in ()).throw(TypeError("no"))
+        orig = r.json_default
+        r.json_default = lambda o: (_ for _ in ()).throw(TypeError("no"))
         try:
             write_json_atomic(path, {"schema_version": 1, "v": Boom()})
         finally:
-            r._default = orig
+            r.json_default = orig
     assert json.loads(path.read_text())["v"] == 1
     assert not list(tmp_path.glob(".*.tmp"))
