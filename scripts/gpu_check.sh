@@ -16,8 +16,8 @@
 #     --dry-run   print the plan (device, steps, commands, limits) and run nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BENCH=${BENCH:-.venv/bin/bench}
-PY=${PY:-.venv/bin/python}
+BENCH=${BENCH:-${VENV:-.venv}/bin/bench}
+PY=${PY:-${VENV:-.venv}/bin/python}
 OUT=results/gpu_check
 DRY=0
 while [ $# -gt 0 ]; do

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 
 SCRIPT = ROOT / "scripts" / "gpu_check.sh"
+# The environment running these tests (.venv locally, .venv-ci in CI), not a hard-coded one.
+BIN = Path(sys.executable).parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "BENCH_DEVICE": "cpu", "CUDA_VISIBLE_DEVICES": "",
-       "BENCH": str(ROOT / ".venv" / "bin" / "bench"), "PY": str(ROOT / ".venv" / "bin" / "python")}
+       "BENCH": str(BIN / "bench"), "PY": sys.executable}
 
 
 def script(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
