@@ -9,6 +9,11 @@ class that is absent from both (a small ``--limit-eval`` split, a 100-label task
 lacks some labels) is not counted as a zero; a class that is predicted but absent from the truth
 is counted (its precision is 0), so predicting an absent class is penalised. ROC-AUC and PR-AUC
 average one-vs-rest over the classes present in the truth (a curve needs positives).
+
+Per-class rows (:func:`per_class`, a record's ``per_class``) follow the same rule: a class absent
+from both the truth and the predictions is *not applicable*, its precision, recall and F1 are None
+(JSON null, ``n/a`` in reports; support 0), never 0; readers skip it (:func:`mean_applicable`). So
+are ``minority_recall`` / ``minority_f1`` (NaN) when the rarest training class is absent from both.
 """
 
 from __future__ import annotations
@@ -72,7 +77,8 @@ def classification_metrics(
     out["log_loss"] = skm.log_loss(y, np.clip(p, 1e-12, 1), labels=labels)
     if minority is not None:
         _, rc, f1, _ = skm.precision_recall_fscore_support(y, pred, labels=[minority], zero_division=0)
-        out["minority_recall"], out["minority_f1"] = rc[0], f1[0]
+        seen = bool((y == minority).any() or (pred == minority).any())
+        out["minority_recall"], out["minority_f1"] = (rc[0], f1[0]) if seen else (math.nan, math.nan)
     return {key: float(v) for key, v in out.items()}
 
 
@@ -88,17 +94,27 @@ def _roc_auc(y: np.ndarray, p: np.ndarray, k: int) -> float:
     return float(np.mean([roc_auc_score(y == c, p[:, c]) for c in present]))
 
 
-def per_class(y_true, proba, label_names: list[str]) -> dict[str, dict[str, float]]:
+def per_class(y_true, proba, label_names: list[str]) -> dict[str, dict[str, float | None]]:
+    """Precision, recall, F1 and support per class; None for a class absent from both the truth and
+    the predictions (not applicable, module docstring)."""
     from sklearn.metrics import precision_recall_fscore_support
 
     pred = np.asarray(proba).argmax(axis=1)
     pr, rc, f1, sup = precision_recall_fscore_support(
         y_true, pred, labels=list(range(len(label_names))), zero_division=0
     )
+    seen = set(np.asarray(y_true).tolist()) | set(pred.tolist())
     return {
         name: {"precision": float(pr[i]), "recall": float(rc[i]), "f1": float(f1[i]), "support": int(sup[i])}
+        if i in seen else {"precision": None, "recall": None, "f1": None, "support": int(sup[i])}
         for i, name in enumerate(label_names)
     }
+
+
+def mean_applicable(values) -> float | None:
+    """The mean of the applicable values (None and NaN skipped); None when none is."""
+    vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return float(np.mean(vals)) if vals else None
 
 
 def confusion(y_true, proba, k: int) -> list[list[int]]:

@@ -172,3 +172,28 @@ def test_single_task_matrix_view_sorted_by_rank_without_overall_rank(tmp_path):
     headers, rows = pivot(build_board(res, "macro_f1", resamples=20))
     assert [r[0].split(" ·")[0] for r in rows] == ["m2", "m1", "majority class (no training)"]
     assert rows[0][-1] == "—" and rows[0][-3] == "— (1 of 1 present)"
+
+
+def test_model_axis_pairs_across_a_context_one_model_cannot_change(tmp_path):
+    """Issue 13: tfidf-logreg reads whole texts (context full only), minilm-l6 defaults to head: on the
+    model axis they pair, the pair's note says so; two transformers in different contexts do not."""
+    from bench.report.axis_tables import render
+
+    recs = [record(seed=s, model=m, context=c, accuracy=a) for s in (0, 1)
+            for m, c, a in (("minilm-l6", "head", 0.9), ("tfidf-logreg", "full", 0.55), ("mpnet-base", "tail", 0.8))]
+    res = write(tmp_path, recs)
+    view = build_axis(res, "model", reference="tfidf-logreg", resamples=100)
+    pairs = view.pairs.set_index("value")
+    assert set(pairs.index) == {"minilm-l6", "mpnet-base"}  # the reference honours only full: both pair with it
+    assert pairs.loc["minilm-l6", "diff"] > 0.2 and pairs.loc["minilm-l6", "outcome"] == "win"
+    assert pairs.loc["minilm-l6", "note"].startswith("context: head vs full (tfidf-logreg honours only context full")
+    assert "context: head vs full" in render(view, "md") and view.unmatched.empty
+    ref = build_axis(res, "model", reference="minilm-l6", resamples=50)
+    assert list(ref.pairs["value"]) == ["tfidf-logreg"] and ref.pairs["diff"].iloc[0] < -0.2
+    assert ref.pairs["note"].iloc[0] == "context: full vs head (tfidf-logreg honours only context full: the whole " \
+                                       "text of every document, no window)"
+    um = ref.unmatched.set_index("value")  # minilm head vs mpnet tail: two transformers, different contexts
+    assert list(um.index) == ["mpnet-base"] and "a context to pair with" in um.loc["mpnet-base", "why"]
+    same = build_axis(write(tmp_path / "same", recs + [record(seed=s, model="mpnet-base", context="head") for s in (0, 1)]),
+                      "model", reference="minilm-l6", resamples=50)
+    assert (same.pairs.set_index("value").loc["mpnet-base", "note"] == "")  # same context: a plain pair

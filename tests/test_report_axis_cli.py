@@ -175,3 +175,10 @@ def test_default_matrix_shape(tmp_path, capsys):
                        "--format", "json")
     tasks = {(r["value"], r["task"]) for r in json.loads(out)["summary"] if r["kind"] == "pairs"}
     assert code == 0 and {("class_weight", "drugs-sentiment"), ("logit_adjust", "drugs-sentiment")} <= tasks
+
+
+def test_plain_markdown_points_to_the_axes_that_vary(results, capsys):
+    code, out, _ = run(capsys, "report", "--results", results / "res", "--resamples", 50)
+    board = out.split("## Leaderboard")[1].split("## Per configuration")[0]
+    assert code == 0 and "`bench report --axis imbalance` compares the imbalance values paired" in board
+    assert "--axis context" in board and "--axis model" not in board and "--axis method" not in board

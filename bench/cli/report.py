@@ -30,6 +30,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.resamples < 1:
         raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
     from bench.report.aggregate import build_board, load_record_set
+    from bench.report.axis import varying_axes
     from bench.report.planned import resolve_plan
 
     if args.reference is not None and args.axis is None:
@@ -42,6 +43,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                         planned=planned, plan_note=note)
     first_model = str(planned.frame["model"].iloc[0]) if planned is not None else None
     views = _axis_views(res, board, args, first_model)
+    board.axes = [] if args.axis else varying_axes(res)  # the Markdown board points to `--axis X` (issue 13)
     title = f"DomainBench report: {Path(args.results).resolve().name}" + (f" · {args.task}" if args.task else "")
     view = views.get(args.axis) if args.axis else None
     if args.out is None:

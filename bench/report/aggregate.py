@@ -72,6 +72,8 @@ class Board:
     baseline: dict = field(default_factory=dict)  # column key -> the majority-class baseline's metric
     missing: pd.DataFrame | None = None  # planned cells without a record (None: plan unknown)
     plan_note: str = ""
+    per_class: pd.DataFrame | None = None  # bench.report.per_class.per_class_frame of the ok cells
+    axes: list[str] = field(default_factory=list)  # axes with >= 2 values: `bench report --axis` pointers (cli)
 
     def col_keys(self) -> list[tuple]:
         return list(dict.fromkeys(map(tuple, self.cells[self.cols].itertuples(index=False))))
@@ -132,8 +134,11 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
     missing = planned.missing(res) if planned is not None else None
     if missing is not None and task is not None:
         missing = missing[missing["task"] == task].reset_index(drop=True)
+    from bench.report.per_class import per_class_frame
+
     return Board(metric, direction, rows, cols, cells, overall, failed, notes,
-                 {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note)
+                 {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note,
+                 per_class_frame(res, cells))
 
 
 def metric_range(metric: str) -> tuple[float, float] | None:

@@ -4,7 +4,10 @@ adaptation, a model, a max length) beat the axis's reference value?
 Pairs: within a task, a configuration with value V and the one with the reference value that
 differs from it ONLY in this axis (same cell otherwise: every other component and its parameters,
 training parameters, domains; seeds are paired by value). Configurations without such a partner
-are listed as unmatched, never paired with something else.
+are listed as unmatched, never paired with something else. One exception, the model axis: the
+context may also differ when one side's model honours only one context policy (tfidf-logreg reads
+whole texts: ``full``), or when each side uses its model's default context; the pair's ``note``
+says so (``_partner``).
 
 Per pair: the paired bootstrap of ``bench compare`` (``stats.bootstrap_diffs`` + ``stats.summarize``,
 the code behind ``paired_bootstrap``), V - reference. Per task: the pairs' resampled differences
@@ -73,7 +76,56 @@ def pick_reference(res: RecordSet, axis: str, reference: str | None, first_model
 
 
 def _rest_key(cell: dict, axis: str) -> str:
-    return json_hash({k: v for k, v in cell.items() if k != "seed" and k not in FIELDS[axis]}, 12)
+    skip = {*FIELDS[axis], *(("context", "context_params") if axis == "model" else ())}  # model: _partner
+    return json_hash({k: v for k, v in cell.items() if k != "seed" and k not in skip}, 12)
+
+
+def only_context(cell: dict) -> str | None:
+    """The one context policy the cell's model and method can honour: the only registered policy
+    whose ``needs`` its fitter ``supports`` (tfidf-logreg: ``full``); None when several or unknown."""
+    from bench.components.context import CONTEXT
+    from bench.components.models import MODELS
+    from bench.fit.base import FITTERS
+
+    name = cell["model"]
+    kind = "hf" if name.startswith("hf:") else MODELS.get(name).kind if name in MODELS else None
+    key = f"{kind}/{cell.get('method', 'full')}"
+    if kind is None or key not in FITTERS:
+        return None
+    honoured = [n for n in CONTEXT.names() if set(CONTEXT.get(n).needs) <= FITTERS.get(key).supports]
+    return honoured[0] if len(honoured) == 1 else None
+
+
+def _reads(context: str) -> str:
+    from bench.components.capabilities import CAPABILITIES
+    from bench.components.context import CONTEXT
+
+    return "; ".join(CAPABILITIES.get(n, n) for n in sorted(CONTEXT.get(context).needs))
+
+
+def default_context(model: str) -> str:
+    from bench.components.models import MODELS, ModelSpec
+
+    return MODELS.get(model).context if model in MODELS else ModelSpec.context
+
+
+def _partner(o, refs: pd.DataFrame, axis: str, ref: str) -> tuple[pd.Series | None, str]:
+    """The reference configuration ``o`` pairs with and a note (or None and why not). On the model
+    axis the contexts may differ when a side's model honours only one context policy, or when each
+    side uses its model's default context; among several such references, the default's."""
+    if axis != "model":
+        return refs.iloc[0], ""
+    same = refs[refs["value_context"] == o.value_context]
+    if len(same):
+        return same.iloc[0], ""
+    ok = refs[[bool(o.only or r.only or (o.is_default and r.is_default)) for r in refs.itertuples()]]
+    ok = ok if len(ok) < 2 else ok[ok["is_default"]]
+    if len(ok) != 1:
+        return None, f"no {axis}={ref} configuration with otherwise the same settings and a context to pair with"
+    r0 = ok.iloc[0]
+    side = (o.value, o.only) if o.only else (r0["value"], r0["only"]) if r0["only"] else None
+    why = f"{side[0]} honours only context {side[1]}: {_reads(side[1])}" if side else "each model's default context"
+    return r0, f"context: {o.value_context} vs {r0['value_context']} ({why})"
 
 
 def build_axis(res: RecordSet, axis: str, reference: str | None = None, metric: str | None = None,
@@ -88,8 +140,13 @@ def build_axis(res: RecordSet, axis: str, reference: str | None = None, metric: 
     configs = res.ok.drop_duplicates("config_id")
     if task is not None:
         configs = configs[configs["task"] == task]
-    configs = configs.assign(rest=[_rest_key(res.records[c]["cell"], axis) for c in configs["cell_id"]],
-                             value=configs[axis].astype(str))
+    cells = [res.records[c]["cell"] for c in configs["cell_id"]]
+    configs = configs.assign(rest=[_rest_key(c, axis) for c in cells], value=configs[axis].astype(str),
+                             value_context=configs["context"].astype(str))
+    if axis == "model":
+        configs = configs.assign(only=pd.Series([only_context(c) or "" for c in cells], index=configs.index),
+                                 is_default=[str(v) == default_context(c["model"])
+                                             for v, c in zip(configs["context"], cells, strict=True)])
     pairs: list[dict] = []
     unmatched: list[dict] = []
     notes: list[str] = []
@@ -106,21 +163,28 @@ def build_axis(res: RecordSet, axis: str, reference: str | None = None, metric: 
                 unmatched += [_unmatched(r, f"reference only: no other {axis} value with otherwise the same settings")
                               for r in refs.itertuples()]
                 continue
-            r0 = refs.iloc[0]
+            used: set[str] = set()
             for o in others.itertuples():
+                r0, note = _partner(o, refs, axis, ref)
+                if r0 is None:
+                    unmatched.append(_unmatched(o, note))
+                    continue
+                used.add(r0["config_id"])
                 p = _pair(res, o, r0, metric, resamples, seed + ti, alpha, notes)
                 if p is None:
                     unmatched.append(_unmatched(o, "not tested: " + notes[-1].split(": ", 1)[-1]))
                     continue
-                pairs.append(p)
                 per_task.setdefault((o.value, t), []).append(p.pop("_diffs"))
+                pairs.append({**p, "note": note})
+            unmatched += [_unmatched(r, f"reference only: no other {axis} value paired with it")
+                          for r in refs.itertuples() if r.config_id not in used]
     rows = _summary_rows(res, pairs, per_task, metric, alpha, ref)
     return AxisView(axis, ref, metric, direction, alpha, resamples, rows, pd.DataFrame(pairs, columns=PAIR_COLUMNS),
                     pd.DataFrame(unmatched, columns=["task", "config", "value", "why"]), notes)
 
 
 PAIR_COLUMNS = ["task", "value", "config", "reference_config", "n_seeds", "n_docs", "mean_value", "mean_reference",
-                "diff", "ci_low", "ci_high", "p_value", "outcome", "degenerate"]
+                "diff", "ci_low", "ci_high", "p_value", "outcome", "degenerate", "note"]
 
 
 def _unmatched(r, why: str) -> dict:

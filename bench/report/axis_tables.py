@@ -46,11 +46,17 @@ def summary(view: AxisView) -> tuple[list[str], list[list[str]]]:
 
 
 def pairs(view: AxisView) -> tuple[list[str], list[list[str]]]:
+    """One row per matched pair; a ``note`` column when a pair differs in more than the axis (the
+    model axis across a context one model cannot change, bench.report.axis._partner)."""
     headers = ["task", "configuration", "reference configuration", "seeds × docs", f"Δ {view.metric}", "CI", "p",
                "outcome", "degenerate"]
-    return headers, [[r.task, r.config, r.reference_config, f"{r.n_seeds} × {r.n_docs}", _n(r.diff, sign=True),
-                      f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value), r.outcome,
-                      f"{DEGENERATE} {r.degenerate}" if r.degenerate else ""] for r in view.pairs.itertuples()]
+    rows = [[r.task, r.config, r.reference_config, f"{r.n_seeds} × {r.n_docs}", _n(r.diff, sign=True),
+             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value), r.outcome,
+             f"{DEGENERATE} {r.degenerate}" if r.degenerate else ""] for r in view.pairs.itertuples()]
+    notes = view.pairs["note"].fillna("").astype(str).tolist() if "note" in view.pairs else []
+    if any(notes):
+        return [*headers, "note"], [[*row, n] for row, n in zip(rows, notes, strict=True)]
+    return headers, rows
 
 
 def unmatched(view: AxisView) -> tuple[list[str], list[list[str]]]:
@@ -62,12 +68,19 @@ def legend(view: AxisView) -> str:
     level = round(100 * (1 - view.alpha))
     return (f"Axis {view.axis}: each value against the reference {view.axis}={view.reference}, metric "
             f"{view.metric} ({'higher' if view.direction > 0 else 'lower'} is better). A pair = two configurations "
-            f"of one task that differ only in {view.axis}. Δ = value − reference; {level}% CI and p from the "
+            f"of one task that differ only in {view.axis}{_model_context(view)}. Δ = value − reference; {level}% CI and p from the "
             f"paired bootstrap over test documents and seeds ({view.resamples} resamples; the code of bench "
             f"compare); per task the pairs are averaged, pooled the tasks (equal weight); bold: pooled CI "
             f"excludes 0. W/T/L: pairs whose CI excludes 0 in the value's favour / contains 0 / excludes it "
             f"against. {DEGENERATE}: a side predicts one class or does not beat the majority-class baseline. "
             f"{MAJORITY_LABEL}: predicting the training split's most frequent class, Δ vs the reference's mean.")
+
+
+def _model_context(view: AxisView) -> str:
+    if view.axis != "model":
+        return ""
+    return (" (or also in context, when one side's model honours only one context policy, e.g. tfidf-logreg "
+            "reads whole texts, or each side uses its model's default context: the pair's note says so)")
 
 
 def markdown(view: AxisView, plot: str | None = None) -> str:

@@ -44,7 +44,8 @@ def to_markdown(table) -> str:
         cells = [r["model"], r["method"], r["imbalance"]]
         for name in COLUMNS.values():
             fmt = "{:.1f} ± {:.1f}" if name == "train s" else "{:.3f} ± {:.3f}"
-            cells.append(fmt.format(r[f"{name} mean"], 0.0 if r[f"{name} std"] != r[f"{name} std"] else r[f"{name} std"]))
+            mean, std = r[f"{name} mean"], r[f"{name} std"]  # NaN seeds skipped; none left: n/a (bench.metrics)
+            cells.append("n/a" if mean != mean else fmt.format(mean, 0.0 if std != std else std))
         cells.append(int(r["seeds"]))
         rows.append(cells)
     return tabulate(rows, ["model", "method", "imbalance", *COLUMNS.values(), "seeds"], tablefmt="github",

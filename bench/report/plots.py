@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.metrics import DIRECTION
+from bench.metrics import DIRECTION, mean_applicable
 from bench.report.aggregate import RecordSet, pareto_mask
+from bench.report.records import class_scores
 
 GRID = np.linspace(0, 1, 201)
 
@@ -109,15 +110,19 @@ def pareto(task: str, metric: str, points: list[tuple[str, float, float, float]]
 
 def f1_heatmap(task: str, configs: list[tuple[str, list[dict]]], path: Path) -> None:
     plt = _pyplot()
-    classes = list(configs[0][1][0]["per_class"])
-    m = np.array([[np.mean([r["per_class"][k]["f1"] for r in recs]) for k in classes] for _, recs in configs])
+    scores = [[class_scores(r) for r in recs] for _, recs in configs]  # None: n/a (absent, never predicted)
+    classes = list(scores[0][0])
+    m = np.array([[np.nan if (v := mean_applicable(s[k]["f1"] for s in ss)) is None else v for k in classes]
+                  for ss in scores])
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(classes), 1.4 + 0.35 * len(configs)))
-    im = ax.imshow(m, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    im = ax.imshow(np.ma.masked_invalid(m), cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right", fontsize=7)
     ax.set_yticks(range(len(configs)), [lab for lab, _ in configs], fontsize=6)
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
-            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6, c="white" if m[i, j] < 0.6 else "black")
+            na = np.isnan(m[i, j])
+            ax.text(j, i, "n/a" if na else f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                    c="black" if na or m[i, j] >= 0.6 else "white")
     fig.colorbar(im, ax=ax, fraction=0.04)
     ax.set_title(f"{task}: per-class F1 (mean over seeds)", fontsize=8)
     _save(fig, path)

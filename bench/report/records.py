@@ -63,6 +63,19 @@ class RecordSet:
         return [dict(t) for t in sorted(seen)]
 
 
+def class_scores(rec: dict) -> dict[str, dict]:
+    """A record's ``per_class`` with absent classes not applicable (None; bench.metrics.per_class):
+    records written before that rule stored 0 for a class with no test document that was never
+    predicted, which the confusion matrix tells."""
+    per, cm = rec.get("per_class") or {}, rec.get("confusion_matrix")
+    out = {}
+    for i, (name, row) in enumerate(per.items()):
+        predicted = sum(r[i] for r in cm) if cm and i < len(cm[0]) else None
+        absent = row.get("support") == 0 and predicted == 0
+        out[name] = {**row, **dict.fromkeys(("precision", "recall", "f1"))} if absent else dict(row)
+    return out
+
+
 def load_record_set(folder: str | Path) -> RecordSet:
     """Read every record under ``folder/records``; refuse empty folders and unreadable schemas."""
     folder = Path(folder)

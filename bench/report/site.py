@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.metrics import mean_applicable
 from bench.report.aggregate import TIMING, Board, RecordSet
-from bench.report.records import MAJORITY_LABEL
+from bench.report.per_class import NA
+from bench.report.records import MAJORITY_LABEL, class_scores
 from bench.report.tables import DEGENERATE, FEW, _key, legend, missing, pivot, table
 
 CSS = """
@@ -192,12 +194,13 @@ def config_html(res: RecordSet, cid: str, plots: dict) -> str:
                                       if q.get("degenerate") else "not degenerate")
                 + f"; {MAJORITY_LABEL}: {_fmt(q.get('majority_score'), 4)[1]}</li>" for sd, q in qs) + "</ul>")
         if all(r.get("per_class") for r in recs):
-            classes = list(recs[0]["per_class"])
+            scores = [class_scores(r) for r in recs]  # n/a: absent from the test split, never predicted
             body = "".join(
-                f"<tr><td>{escape(k)}</td>" + "".join(_td(np.mean([r['per_class'][k][f] for r in recs]), 3)
-                                                      for f in ("precision", "recall", "f1"))
-                + _td(recs[0]["per_class"][k]["support"], 0) + "</tr>" for k in classes)
-            parts += [f"<h2>Per class (mean over {len(recs)} seed(s))</h2>",
+                f"<tr><td>{escape(k)}</td>" + "".join(
+                    _td(v, 3) if (v := mean_applicable(s[k][f] for s in scores)) is not None
+                    else f'<td class="num" data-v="">{NA}</td>' for f in ("precision", "recall", "f1"))
+                + _td(scores[0][k]["support"], 0) + "</tr>" for k in scores[0])
+            parts += [f"<h2>Per class (mean over {len(recs)} seed(s); {NA}: not applicable)</h2>",
                       f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
                       f"{body}</table>"]
     mine = plots.get("configs", {}).get(cid, {})

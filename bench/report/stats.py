@@ -100,6 +100,9 @@ def metric_values(metric: str, y: np.ndarray, proba: np.ndarray, idx: np.ndarray
     if metric == "brier":  # the shipped evaluate module metrics/brier, per resample
         per_doc = ((proba - np.eye(k)[y]) ** 2).sum(1)
         return per_doc[idx].mean(1)
+    if metric in ("minority_recall", "minority_f1") and minority is not None and not (
+            (y == minority).any() or (proba.argmax(-1) == minority).any()):
+        return np.full(idx.shape[0], np.nan)  # not applicable on this split (bench.metrics)
     cm_metrics = _from_confusion(yy, proba.argmax(-1)[idx], k, minority)
     if metric in cm_metrics:
         return cm_metrics[metric]
@@ -125,8 +128,9 @@ def _from_confusion(yy: np.ndarray, pp: np.ndarray, k: int, minority: int | None
     w = support / support.sum(1, keepdims=True)
     acc = tp.sum(1) / support.sum(1)
     out = {"accuracy": acc, "balanced_accuracy": bal, "micro_precision": acc, "micro_recall": acc, "micro_f1": acc}
+    seen = support + predicted > 0  # macro over the classes in the truth or the predictions (bench.metrics)
     for name, per in (("precision", prec), ("recall", rec), ("f1", f1)):
-        out[f"macro_{name}"] = per.mean(1)
+        out[f"macro_{name}"] = (per * seen).sum(1) / seen.sum(1)
         out[f"weighted_{name}"] = (per * w).sum(1)
     if minority is not None:
         out["minority_recall"], out["minority_f1"] = rec[:, minority], f1[:, minority]

@@ -151,12 +151,15 @@ def legend(board: Board) -> str:
 
 
 def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
+    pointers = [f"- `bench report --axis {a}` compares the {a} values paired (configurations that differ only "
+                f"in {a}, paired bootstrap)" for a in board.axes]
     parts = [f"# {title}", "", legend(board), "", "## Leaderboard", "", table(*pivot(board), "md"), "",
-             "## Per configuration", "", table(*details(board), "md"), "",
+             *([*pointers, ""] if pointers else []), "## Per configuration", "", table(*details(board), "md"), "",
              "## Cost-normalised view", "",
              "Quality next to training cost; × cheapest = train seconds relative to the cheapest configuration "
              "of the column; Pareto front = no other configuration is both better and cheaper.", "",
              table(*costs(board), "md")]
+    parts += per_class_parts(board, "md")
     if len(board.failed):
         parts += ["", "## Failed cells", "", table(*failed(board), "md")]
     if board.missing is not None and len(board.missing):
@@ -170,8 +173,23 @@ def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
 
 def latex(board: Board) -> str:
     parts = [f"% DomainBench leaderboard. {legend(board)}", table(*pivot(board), "latex"), "",
-             table(*details(board), "latex"), "", table(*costs(board), "latex")]
+             table(*details(board), "latex"), "", table(*costs(board), "latex"), *per_class_parts(board, "latex")]
     return "\n".join(parts) + "\n"
+
+
+def per_class_parts(board: Board, fmt: str) -> list[str]:
+    """The per-class F1 tables (bench.report.per_class), one per task; none without per-class scores."""
+    from bench.report.per_class import LEGEND, f1_tables
+
+    if board.per_class is None or board.per_class.empty:
+        return []
+    if fmt == "latex":
+        return [f"% Per-class F1. {LEGEND}",
+                *(f"% {task}\n" + table(h, r, fmt) for task, h, r in f1_tables(board.per_class))]
+    parts = ["", "## Per-class F1", "", LEGEND]
+    for task, headers, rows in f1_tables(board.per_class):
+        parts += ["", f"### {task}", "", table(headers, rows, fmt)]
+    return parts
 
 
 def frame(board: Board) -> pd.DataFrame:
@@ -180,6 +198,10 @@ def frame(board: Board) -> pd.DataFrame:
         not_significantly_worse_than_best=board.cells["tie_best"])
     ov = board.overall[[*board.rows, "n_tasks", "mean_win_rate", "mean_rank", "overall_rank"]]
     cells = cells.merge(ov, on=board.rows, how="left")
+    if board.per_class is not None and not board.per_class.empty:  # per_class.<class>.<score>; empty: n/a
+        from bench.report.per_class import wide
+
+        cells = cells.merge(wide(board.per_class), on="config_id", how="left")
     base = [{**dict(zip(board.cols, ck, strict=True)), board.rows[0]: MAJORITY_LABEL, "config": MAJORITY_LABEL,
              "status": "baseline", "mean": v} for ck, v in board.baseline.items()]
     return pd.concat([cells, pd.DataFrame(base)], ignore_index=True) if base else cells
