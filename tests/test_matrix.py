@@ -174,3 +174,19 @@ def test_train_params_read_yaml_number_strings(tmp_path):
         TrainParams(learning_rate="fast")
     with pytest.raises(ConfigError, match="unknown training parameter 'lr'"):
         TrainParams(lr=1)
+
+
+def test_an_include_sets_its_own_domains():
+    """One configuration trained on several source domains: an include per source (issue 17's transfer table)."""
+    m = spec(methods=["full"], seeds=[0, 1], train_domains=["Pain"],
+             include=[{"method": "probe", "train_domains": [src]} for src in ("Birth Control", "Acne")]
+             + [{"method": "probe", "train_domains": ["Acne"], "eval_domains": ["Acne", "Pain"]}])
+    cells = m.expand()
+    got = [(c.method, c.train_domains, c.eval_domains, c.seed) for c in cells]
+    assert got == [("full", ("Pain",), None, 0), ("full", ("Pain",), None, 1),
+                   ("probe", ("Birth Control",), None, 0), ("probe", ("Birth Control",), None, 1),
+                   ("probe", ("Acne",), None, 0), ("probe", ("Acne",), None, 1),
+                   ("probe", ("Acne",), ("Acne", "Pain"), 0), ("probe", ("Acne",), ("Acne", "Pain"), 1)]
+    assert len({cell_id(c) for c in cells}) == len(cells)
+    with pytest.raises(ConfigError, match=r"include\[0\]: train_domains must be a non-empty list"):
+        spec(include=[{"method": "probe", "train_domains": "Acne"}]).expand()

@@ -18,6 +18,7 @@ exclude:                               # a cell matching every key of a rule is 
   - {task: bbc-news, imbalance: [focal]}
 include:                               # extra cells; unspecified axes take the matrix's axis
   - {task: bbc-news, model: tfidf-logreg, context: full}   # TF-IDF reads whole texts
+  - {method: probe, train_domains: [Acne]}                  # an include may set its own domains
 ```
 
 Order is deterministic: tasks, models, methods, adapt, imbalance, context, max_length, seeds
@@ -126,13 +127,16 @@ class MatrixSpec(_Strict):
         for i, inc in enumerate(self.include):
             extra = _rule(inc, f"include[{i}]", types, allow_train=True)
             train = {**base_train, **inc.get("train", {})}
+            domains = (inc.get("train_domains"), inc.get("eval_domains"))
             sub = {a: extra.get(a, axes[a]) for a in AXES}
             for combo in itertools.product(*(sub[a] for a in AXES)):
-                self._add(cells, combo, dict(zip(AXES, combo, strict=True)), train, overrides)
+                self._add(cells, combo, dict(zip(AXES, combo, strict=True)), train, overrides, domains)
         return list(cells.values())
 
-    def _add(self, cells: dict[tuple, Cell], combo: tuple, point: dict, train: dict, overrides: list) -> None:
-        train_domains, eval_domains = self.train_domains, self.eval_domains
+    def _add(self, cells: dict[tuple, Cell], combo: tuple, point: dict, train: dict, overrides: list,
+             domains: tuple = (None, None)) -> None:
+        train_domains = domains[0] if domains[0] is not None else self.train_domains
+        eval_domains = domains[1] if domains[1] is not None else self.eval_domains
         for rule, o in overrides:
             if _matches(rule, point):
                 train = {**train, **o.train}
@@ -193,7 +197,9 @@ def _rule(rule: dict, where: str, types: AxisTypes | None = None, allow_train: b
         raise ConfigError(f"{where}: expected a non-empty mapping of axis: value(s)")
     out: dict[str, list] = {}
     for key, values in rule.items():
-        if allow_train and key == "train":
+        if allow_train and key in ("train", "train_domains", "eval_domains"):
+            if key != "train" and not (isinstance(values, list) and values and all(isinstance(v, str) for v in values)):
+                raise ConfigError(f"{where}: {key} must be a non-empty list of domain names (got {values!r})")
             continue
         axis = key if key in AXES else SINGULAR.get(key)
         if axis is None:

@@ -7,13 +7,16 @@
 output of each ``--show`` command (e.g. ``bench report ...``, ``bench check ...``) goes into the
 block, after a header that states every command, the machine (CPU, cores, GPU, torch threads),
 the date, the budget (the ``budget:`` and ``train:`` of each input matrix, or ``--budget``) and the
-load average before the first command and the highest seen; an ``inputs:`` line records the
+load average before the first command and the highest seen, the wall time of each ``--run``
+command; an ``inputs:`` line records the
 sha256 of every input file, so ``scripts/docs/generate.py --check`` (and tests/test_docs.py) fail
 when a matrix changes after its numbers were measured.
 
 Timings are only worth printing on an idle machine: before each command the 1-minute load
 average must be below ``--max-load`` (default 0.5); the script waits up to ``--wait`` seconds for
-it, then refuses (exit 2, page untouched). A failing command also leaves the page untouched.
+it, then refuses (exit 2, page untouched). A failing command also leaves the page untouched (a
+``--run`` command fails on any non-zero exit, e.g. ``bench run`` with failed cells; a ``--show``
+command on exit codes above 1).
 """
 
 from __future__ import annotations
@@ -78,9 +81,9 @@ def wait_idle(max_load: float, wait: float) -> float:
     return load
 
 
-def execute(cmd: str, env: dict[str, str]) -> str:
+def execute(cmd: str, env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> str:
     res = subprocess.run(cmd, shell=True, cwd=ROOT, env=env, capture_output=True, text=True)
-    if res.returncode not in (0, 1):  # 1: e.g. bench check found a regression: still worth showing
+    if res.returncode not in ok:  # shown: 1 (e.g. bench check found a regression) is still worth showing
         raise Refused(f"{cmd!r} exited {res.returncode}, nothing written: {(res.stderr.strip().splitlines() or [''])[-1]}")
     return res.stdout
 
@@ -103,16 +106,19 @@ def _main(argv: list[str] | None) -> int:
     ap.add_argument("--budget", default=None, help="the budget, when no input matrix says it")
     ap.add_argument("--max-load", type=float, default=0.5, help="refuse above this 1-minute load average")
     ap.add_argument("--wait", type=float, default=600, help="seconds to wait for the load to drop")
+    ap.add_argument("--by", default=None, help="the command that regenerates the block, named in its marker")
     args = ap.parse_args(argv)
     page = args.page if args.page.is_absolute() else ROOT / args.page
     text = page.read_text(encoding="utf-8")
     replace(text, args.name, "", "")  # the block exists, before spending any time
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
-    loads, shown = [], []
+    loads, shown, took = [], [], []
     for cmd in args.run:
         loads.append(wait_idle(args.max_load, args.wait))
-        execute(cmd, env)
+        t0 = time.monotonic()
+        execute(cmd, env, ok=(0,))  # run: 1 = e.g. failed cells of bench run
+        took.append(f"`{cmd}` {(time.monotonic() - t0) / 60:.1f} min")
     for cmd in args.show:
         loads.append(wait_idle(args.max_load, args.wait))
         shown += [f"$ {cmd}", execute(cmd, env).rstrip()]
@@ -122,11 +128,13 @@ def _main(argv: list[str] | None) -> int:
         f"Machine: {machine()}  ",
         f"Date: {started}; load average (1 min) before the first command {loads[0]:.2f}, highest before any "
         f"command {max(loads):.2f}  ",
-        f"Budget: {args.budget or budget(args.inputs, ROOT) or 'as in the commands'}",
+        f"Budget: {args.budget or budget(args.inputs, ROOT) or 'as in the commands'}" + ("  " if took else ""),
+        *([f"Wall time: {'; '.join(took)}"] if took else []),
         "", "```text", *shown, "```",
     ]
     text = page.read_text(encoding="utf-8")  # again: others may have edited the page during the run
-    write_page(page, replace(text, args.name, "\n".join(header), f"(by {SCRIPT}; regenerate with the commands below)"))
+    by = f"regenerate with {args.by}" if args.by else "regenerate with the commands below"
+    write_page(page, replace(text, args.name, "\n".join(header), f"(by {SCRIPT}; {by})"))
     print(f"{page}: block {args.name!r} written")
     return 0
 
