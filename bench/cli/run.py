@@ -21,7 +21,8 @@ def add_speed_args(p) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="auto (default: bf16 on CUDA with bf16, else fp32), fp32 or bf16 (CPU bf16: opt in); in the cell")
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None,
-                   help="batches of similar lengths (default off; in the cell)")
+                   help="batches of similar lengths (default off; in the cell; refused with balanced_sampler, "
+                        "random_window, length_schedule, the probe and TF-IDF)")
     p.add_argument("--attn", choices=ATTN, default=None, help="attention kernel (runtime: BENCH_ATTN; not in the cell)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the model (runtime: BENCH_COMPILE; pays on long runs only)")

@@ -25,7 +25,11 @@ CAPABILITIES = {
     "train_stream": "training windows that change during training (per epoch or per stage)",
     "whole_text": "the whole text of every document, no window",
     "encoder": "a transformer encoder (to adapt, to fit adapters to, or to take frozen features from)",
+    "length_grouping": "batches of similar lengths from its own training sampler (group_by_length)",
 }
+# needs that put a component in charge of which training windows form a batch (a weighted sampler,
+# windows drawn per epoch or stage): a fitter's length-grouped sampler is then bypassed
+DRAWS_BATCHES = ("sample_weights", "train_stream")
 
 
 class CapabilityError(ConfigError):
@@ -50,6 +54,21 @@ def check_capabilities(fitter_name: str, fitter_label: str, supports: Iterable[s
                 hint = " (use chunk to cover long documents)"
             raise CapabilityError(f"{axis} {name!r} cannot be honoured by {fitter_label} ({fitter_name}): it needs "
                                   f"{why}{hint}")
+
+
+def length_grouping_conflict(fitter_name: str, fitter_label: str, supports: Iterable[str],
+                             components: Iterable[tuple[str, object]]) -> str | None:
+    """Why ``group_by_length`` would be silently ignored in this cell (None: it is honoured): the
+    fitter has no length-grouped sampler, or a component draws the training batches itself."""
+    if "length_grouping" not in set(supports):
+        return f"{fitter_label} ({fitter_name}) has no length-grouped batches"
+    for axis, component in components:
+        taken = [n for n in DRAWS_BATCHES if n in getattr(component, "needs", frozenset())]
+        if taken:
+            name = getattr(component, "name", type(component).__name__)
+            why = "; ".join(CAPABILITIES[n] for n in taken)
+            return f"{axis} {name!r} draws the training batches itself ({why})"
+    return None
 
 
 def unknown_capabilities(names: Iterable[str]) -> list[str]:

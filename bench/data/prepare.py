@@ -94,10 +94,25 @@ def load_task_data(spec: TaskSpec) -> TaskData:
 
 @lru_cache(maxsize=8)
 def _load_cached(spec_json: str, path: str | None) -> TaskData:
-    from bench.data.sources import load_source
+    """The prepared splits, from the disk cache (bench.data.prepared) when it holds them for this
+    spec, raw source and code; else prepared here and stored there."""
+    from bench.data.prepared import prepared_key, read_prepared, write_prepared
 
     spec = TaskSpec.model_validate_json(spec_json)
     spec = spec.model_copy(update={"path": path})
+    key = prepared_key(spec, spec_json)
+    doc = read_prepared(key)
+    if doc is not None:
+        splits = {name: Split(**s) for name, s in doc["splits"].items()}
+        return TaskData(spec=spec, label_names=doc["label_names"], splits=splits, stats=doc["stats"])
+    data = _prepare(spec)
+    write_prepared(key, data)
+    return data
+
+
+def _prepare(spec: TaskSpec) -> TaskData:
+    from bench.data.sources import load_source
+
     raw = load_source(spec)
     stats: dict = {"dropped_empty": 0, "duplicates_removed": 0}
     frames = {name: _clean(spec, name, df, stats) for name, df in raw.items()}

@@ -11,11 +11,13 @@ from bench.components.imbalance import ImbalanceStrategy, Resampling
 
 
 class LengthBucketSampler:
-    """Indices for batches of similar lengths, still random: shuffle, cut into mega-batches of
-    ``mega`` batches, sort each by length, cut into batches, shuffle the full batches (a partial one
-    goes last so that the DataLoader's batch boundaries stay put). Like transformers'
-    ``LengthGroupedSampler``, but its mega-batches do not shrink to a quarter of the data on small
-    training sets, and the batch order is shuffled. Deterministic per (seed, epoch)."""
+    """Indices for batches of similar lengths, still random (transformers' ``LengthGroupedSampler``
+    scheme): per epoch a fresh permutation, cut into mega-batches, each sorted by length (longest
+    first) and cut into batches; the full batches are shuffled (a partial one goes last so that the
+    DataLoader's batch boundaries stay put). A mega-batch holds ``mega`` batches, fewer on small
+    training sets (4 to n/8 windows' worth), so that batch composition changes from epoch to epoch
+    (sorting a small set whole gave nearly the same batches every epoch). Deterministic per
+    (seed, epoch); the epoch is the Trainer's ``set_epoch`` or else counts the ``__iter__`` calls."""
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int, mega: int = 50) -> None:
         self.lengths, self.batch_size, self.seed, self.mega = list(lengths), batch_size, seed, mega
@@ -27,12 +29,14 @@ class LengthBucketSampler:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __iter__(self):
-        import numpy as np
+    def batches_per_mega(self) -> int:
+        return min(self.mega, max(4, len(self.lengths) // (8 * self.batch_size)))
 
+    def __iter__(self):
         rng = np.random.default_rng([self.seed, self.epoch])
         self.epoch += 1
-        perm, bs, size = rng.permutation(len(self.lengths)), self.batch_size, self.mega * self.batch_size
+        perm, bs = rng.permutation(len(self.lengths)), self.batch_size
+        size = self.batches_per_mega() * bs
         batches = []
         for s in range(0, len(perm), size):
             mega = sorted(perm[s : s + size].tolist(), key=lambda i: -self.lengths[i])
@@ -87,8 +91,6 @@ def trainer_class():
         def _get_train_sampler(self, train_dataset=None):
             if not self.group_by_length:
                 return super()._get_train_sampler(train_dataset)
-            pass
-
             ds = train_dataset if train_dataset is not None else self.train_dataset
             return LengthBucketSampler([len(x) for x in ds.windows.input_ids],
                                        self._train_batch_size * self.args.gradient_accumulation_steps, self.args.seed)

@@ -47,11 +47,47 @@ def cell_id(cell: Cell, precision: str | None = None) -> str:
     return json_hash(resolved(cell, precision), 16)
 
 
+def grouping_conflict(cell: Cell) -> str | None:
+    """Why the cell would silently ignore ``group_by_length`` (its fitter has no length-grouped
+    sampler, or its imbalance strategy / context policy draws the batches); None if honoured."""
+    from bench.components.adapt import ADAPT
+    from bench.components.capabilities import length_grouping_conflict
+    from bench.components.context import CONTEXT
+    from bench.components.imbalance import IMBALANCE
+    from bench.components.methods import METHODS
+    from bench.components.models import get_model
+    from bench.fit.base import FITTERS
+    from bench.spec.named import build
+
+    method = build(METHODS, cell.method, cell.method_params)
+    built = [("imbalance", build(IMBALANCE, cell.imbalance, cell.imbalance_params)),
+             ("context", build(CONTEXT, cell.context, cell.context_params)), ("method", method),
+             ("adaptation", build(ADAPT, cell.adapt, cell.adapt_params))]
+    key = f"{get_model(cell.model).kind}/{method.name}"
+    return length_grouping_conflict(key, FITTERS.get(key).label, FITTERS.get(key).supports, built)
+
+
+def check_grouping(cell: Cell) -> None:
+    """Refuse (one line) a ``group_by_length`` the user set that the cell would silently ignore."""
+    from bench.components.capabilities import CapabilityError
+
+    if cell.train.group_by_length and "group_by_length" in cell.train.model_fields_set:
+        why = grouping_conflict(cell)
+        if why:
+            raise CapabilityError(f"group_by_length cannot be honoured: {why} (drop --group-by-length)")
+
+
 def plan_cell(cell: Cell) -> PlannedCell:
     """Fill the training parameters the user left unset from the model's recipe, resolve the
-    precision and compute the id, once."""
+    precision and compute the id, once. ``group_by_length`` the user did not set (the default, or
+    the recipe's) resolves to off where the cell could not honour it (validation refuses an
+    explicit one)."""
     from bench.components.models import with_recipe
 
+    explicit = "group_by_length" in cell.train.model_fields_set
     cell = with_recipe(cell)
+    if cell.train.group_by_length and not explicit and grouping_conflict(cell):
+        tp = cell.train
+        cell = cell.with_(train=type(tp)(**{**tp.model_dump(exclude_unset=True), "group_by_length": False}))
     precision = resolve(cell)
     return PlannedCell(cell, cell_id(cell, precision), precision)

@@ -29,7 +29,7 @@ from bench.fit.base import FitResult
 from bench.metrics import classification_metrics, softmax
 from bench.record.io import record_path, record_status, write_record
 from bench.record.schema import RunRecord, Scored, ok_record, timing_section
-from bench.run.ids import PlannedCell
+from bench.run.ids import PlannedCell, check_grouping
 from bench.run.phase import phase
 from bench.spec.cell import Cell
 from bench.spec.named import build
@@ -87,6 +87,7 @@ def validate_cell(cell: Cell) -> None:
     fitter = FITTERS.get(f"{mspec.kind}/{method.name}")  # refuse what the fitter cannot honour (one line)
     check_capabilities(f"{mspec.kind}/{method.name}", fitter.label, fitter.supports,
                        [("imbalance", strategy), ("context", policy), ("method", method), ("adaptation", adaptation)])
+    check_grouping(cell)  # an explicit group_by_length it would ignore (an unset one resolves at planning)
     if cell.train_domains is not None or cell.eval_domains is not None:
         cell_data(cell)  # unknown domain names fail here, before anything is written
 
