@@ -190,3 +190,19 @@ def test_an_include_sets_its_own_domains():
     assert len({cell_id(c) for c in cells}) == len(cells)
     with pytest.raises(ConfigError, match=r"include\[0\]: train_domains must be a non-empty list"):
         spec(include=[{"method": "probe", "train_domains": "Acne"}]).expand()
+
+
+def test_speed_flags_apply_to_every_matrix_cell():
+    """`bench run --matrix M --precision bf16 --group-by-length` sets both in every cell (overrides and
+    includes too), so the cells get their own ids instead of silently repeating the defaults."""
+    from bench.cli.run import with_speed_flags
+
+    spec = MatrixSpec(tasks=["bbc-news"], models=["tiny-bert"], imbalance=["none"], context=["head"],
+                      max_length=[64], seeds=[0], train={"precision": "fp32"},
+                      overrides=[{"match": {"task": "bbc-news"}, "train": {"group_by_length": False}}],
+                      include=[{"context": "tail", "train": {"precision": "fp32"}}])
+    fast = with_speed_flags(spec, {"precision": "bf16", "group_by_length": True}).expand()
+    assert len(fast) == 2
+    assert all(c.train.precision == "bf16" and c.train.group_by_length for c in fast)
+    assert {cell_id(c) for c in fast}.isdisjoint(cell_id(c) for c in spec.expand())
+    assert with_speed_flags(spec, {}) is spec

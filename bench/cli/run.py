@@ -202,7 +202,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be >= 1 (got {args.workers})")
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray")
-    spec = load_matrix(args.matrix)
+    spec = with_speed_flags(load_matrix(args.matrix), speed_from_args(args))
     report_to_from_args(args, spec)
     finish = finish_from_args(args, spec, experiment=spec.name)
     plan = plan_matrix(spec, args.out, only=args.only)
@@ -220,6 +220,16 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             finish.written(plan.out, cid)
     print_outcome(outcome, read_outcome_records(outcome))
     return outcome.exit_code
+
+
+def with_speed_flags(spec, speed: dict):
+    """``--precision`` / ``--[no-]group-by-length`` on a matrix win over the file: they are set in its
+    ``train`` and in every override's and include's training parameters (and so enter every cell id)."""
+    if not speed:
+        return spec
+    overrides = [o.model_copy(update={"train": {**o.train, **speed}}) for o in spec.overrides]
+    include = [{**inc, "train": {**inc.get("train", {}), **speed}} if "train" in inc else inc for inc in spec.include]
+    return spec.model_copy(update={"train": {**spec.train, **speed}, "overrides": overrides, "include": include})
 
 
 def print_sharing(plan) -> None:
