@@ -32,6 +32,11 @@ def config_label(cell: dict) -> str:
              label(cell["context"], cell.get("context_params") or {}), f"L{cell['max_length']}"]
     if cell.get("adapt", "none") != "none":
         parts.append(label(cell["adapt"], cell.get("adapt_params") or {}))
+    train = cell.get("train") or {}  # speed options that change results, when set: visible, not only in the id
+    if train.get("precision", "auto") != "auto":
+        parts.append(train["precision"])
+    if train.get("group_by_length"):
+        parts.append("grouped")
     return " · ".join(parts)
 
 

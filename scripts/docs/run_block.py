@@ -67,7 +67,10 @@ def budget(files: list[str], root: Path) -> str:
     for f in files:
         if f.endswith((".yaml", ".yml")) and f.startswith("matrices/"):
             spec = yaml.safe_load((root / f).read_text()) or {}
-            parts.append(f"{f}: budget {spec.get('budget', {})}, train {spec.get('train', {})}")
+            text = f"{f}: budget {spec.get('budget', {})}, train {spec.get('train', {})}"
+            overrides = [f"{o.get('match')} -> {o.get('train')}" for o in spec.get("overrides") or [] if o.get("train")]
+            parts.append(text + (f", overrides {'; '.join(overrides)}" if overrides else "")
+                         + " (unset training parameters: each model's recipe, README *Models*)")
     return "; ".join(parts)
 
 
