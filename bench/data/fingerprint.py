@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.data.stamps import _code_stamp, code_stamp, source_stamp  # noqa: F401 - code_stamp: re-exported
+from bench.data.stamps import _code_stamp, code_stamp, local_data_key, source_stamp  # noqa: F401 - re-exported
 from bench.hashing import sha_parts, short_hash
 from bench.spec.task import HubSource, TaskSpec
 from bench.store import cache_dir, write_atomic
@@ -49,7 +49,7 @@ def data_fingerprint(spec: TaskSpec, spec_json: str | None = None) -> str:
     """
     if isinstance(spec.source, HubSource):
         return "hub-" + sha_parts(spec_json or spec.model_dump_json(), _code_stamp())[:12]
-    return _fingerprint(sha_parts(spec_json or spec.model_dump_json(), source_stamp(spec), _code_stamp()), spec)
+    return _fingerprint(local_data_key(spec, spec_json or spec.model_dump_json()), spec)
 
 
 _FP: dict[str, str] = {}

@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from bench.data.stamps import _code_stamp, source_stamp
+from bench.data.stamps import local_data_key
 from bench.hashing import sha_parts
 from bench.spec.task import SPLITS, HubSource, TaskSpec
 from bench.store import cache_dir, write_atomic
@@ -29,7 +29,7 @@ def prepared_key(spec: TaskSpec, spec_json: str) -> str | None:
     repository (``BENCH_HUB_DIR``) has no cheap stamp of its files."""
     if isinstance(spec.source, HubSource):
         return None
-    return sha_parts(f"prepared/{FORMAT}", spec_json, source_stamp(spec), _code_stamp())
+    return sha_parts(f"prepared/{FORMAT}", local_data_key(spec, spec_json))
 
 
 def _path(key: str):

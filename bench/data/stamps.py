@@ -18,6 +18,12 @@ def _code_stamp() -> str:
     return code_stamp(Path(__file__).resolve().parent)
 
 
+def local_data_key(spec: TaskSpec, spec_json: str) -> str:
+    """What a non-Hub task's prepared data depends on: the spec, its raw source's stamp and the
+    data-preparation code (the key of its fingerprint, and, salted, of its prepared splits)."""
+    return sha_parts(spec_json, source_stamp(spec), _code_stamp())
+
+
 def code_stamp(folder: Path) -> str:
     """Every module of the data-preparation package (``bench/data/*.py``, sorted): a change to the
     code that turns raw rows into splits changes every fingerprint. Raises if it finds none (a
