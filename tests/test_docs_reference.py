@@ -79,6 +79,17 @@ def test_columns_table(two_seeds, capsys):
     assert "| m1 · full · none · head · L128" in capsys.readouterr().out
 
 
+def test_bench_columns_subcommand(two_seeds, capsys):
+    """`bench columns` is the same table from the CLI, and the same one-line refusal."""
+    from bench.cli import main as bench
+
+    assert bench(["columns", "--results", str(two_seeds), "--fields", "metrics.accuracy,cost.params_trainable"]) == 0
+    out = capsys.readouterr().out
+    assert "| m1 · full · none · head · L128" in out and "22,000,000 ± 1" in out
+    assert bench(["columns", "--results", str(two_seeds), "--fields", "metrics.acuracy"]) == 2
+    assert "no record has a number at 'metrics.acuracy'" in capsys.readouterr().err
+
+
 def test_columns_refuse_unknown_fields(two_seeds, capsys):
     assert columns.main([str(two_seeds), "--fields", "metrics.acuracy"]) == 2
     assert columns.main([str(two_seeds), "--fields", ","]) == 2

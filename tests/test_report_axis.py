@@ -197,3 +197,14 @@ def test_model_axis_pairs_across_a_context_one_model_cannot_change(tmp_path):
     same = build_axis(write(tmp_path / "same", recs + [record(seed=s, model="mpnet-base", context="head") for s in (0, 1)]),
                       "model", reference="minilm-l6", resamples=50)
     assert (same.pairs.set_index("value").loc["mpnet-base", "note"] == "")  # same context: a plain pair
+
+
+def test_majority_row_is_read_off_the_reference_records(tmp_path):
+    """The axis view's majority-class row sits beside the reference: a configuration scored on other
+    test documents (a cross-domain probe: its baseline is 0.5 on its filtered test split) must not move it."""
+    recs = [record(seed=s, imbalance=i, majority=0.2) for s in (0, 1) for i in ("none", "focal")]
+    recs += [record(seed=s, method="probe", train_domains=("Acne",), majority=0.5) for s in (0, 1)]
+    res = write(tmp_path, recs)
+    base = build_axis(res, "imbalance", resamples=50).rows.set_index("kind").loc["baseline"]
+    assert base["mean_value"] == pytest.approx(0.2)
+    assert res.majority("t1", "macro_f1") == pytest.approx(0.3)  # unrestricted: every record of the task

@@ -204,6 +204,20 @@ def add_parser(sub) -> None:
     p.add_argument("--csv", action="store_true")
     p.set_defaults(run=run)
 
+    p = sub.add_parser("columns", help="per configuration, mean ± std over seeds of any numeric record fields "
+                       "(metrics.minority_recall, context.train.tokens_seen, cost.params_trainable, ...)")
+    p.add_argument("--results", default="results", help="results folder (holds records/)")
+    p.add_argument("--fields", required=True, help="comma list of dotted record paths, e.g. metrics.ece,timing.train_seconds")
+    p.add_argument("--task", default=None, help="only this task")
+    p.set_defaults(run=run)
+
+
+def cmd_columns(args: argparse.Namespace) -> int:
+    from bench.report import columns
+
+    return columns.main([args.results, "--fields", args.fields, *(["--task", args.task] if args.task else [])])
+
 
 def run(args: argparse.Namespace) -> int:
-    return {"report": cmd_report, "compare": cmd_compare, "transfer": cmd_transfer}[args.command](args)
+    return {"report": cmd_report, "compare": cmd_compare, "transfer": cmd_transfer,
+            "columns": cmd_columns}[args.command](args)

@@ -142,6 +142,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _value(v) -> str:
+    """A metric for the console: 4 decimals, or n/a where the record holds none (null: e.g. the recall
+    of a class absent from the test split) or NaN."""
+    return "n/a" if v is None or v != v else f"{v:.4f}"
+
+
 def print_result(rec: dict, path: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -153,9 +159,9 @@ def print_result(rec: dict, path: Path | None = None) -> None:
     table.add_column("value", justify="right")
     for k in ("accuracy", "macro_f1", "balanced_accuracy", "minority_recall", "roc_auc", "pr_auc", "ece", "log_loss"):
         if k in m:
-            table.add_row(k, f"{m[k]:.4f}")
+            table.add_row(k, _value(m[k]))
     for k in sorted({k for e in (rec.get("extra_metrics") or {}).values() for k in e.get("keys", [])}):
-        table.add_row(f"{k} (evaluate)", f"{m[k]:.4f}")
+        table.add_row(f"{k} (evaluate)", _value(m.get(k)))
     for k, fmt in (("train_seconds", "{:.1f}"), ("train_samples_per_s", "{:.1f}"), ("padding_share", "{:.3f}"),
                    ("eval_samples_per_s", "{:.1f}"), ("latency_p50_ms", "{:.1f}"), ("peak_memory_mb", "{:.0f}")):
         if t.get(k) is not None:

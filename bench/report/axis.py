@@ -233,9 +233,10 @@ def _summary_rows(res: RecordSet, pairs: list[dict], per_task: dict, metric: str
                         "ties": int(counts.get("tie", 0)), "losses": int(counts.get("loss", 0)),
                         "degenerate_pairs": int((mine["degenerate"] != "").sum())})
     for t in sorted(pf["task"].unique()):
-        base = res.majority(t, metric)
+        refs = pf.loc[pf["task"] == t].drop_duplicates("reference_config")
+        base = res.majority(t, metric, configs=refs["reference_config"])  # on the reference's test documents
         if not np.isnan(base):
-            ref_mean = float(pf.loc[pf["task"] == t].drop_duplicates("reference_config")["mean_reference"].mean())
+            ref_mean = float(refs["mean_reference"].mean())
             out.append({"kind": "baseline", "value": MAJORITY_LABEL, "task": t, "mean_value": base,
                         "mean_reference": ref_mean, "diff": base - ref_mean})
     return pd.DataFrame(out, columns=ROW_COLUMNS)

@@ -4,7 +4,8 @@ in the record (``metrics.minority_recall``, ``context.train.tokens_seen``,
 ``adapt.cost.seconds``): the columns a results page shows next to the axis view (``bench report
 --axis``), which tests differences but shows one metric at a time.
 
-    python -m bench.report.columns RESULTS --fields metrics.macro_f1,context.train.tokens_seen [--task T]
+    bench columns --results RESULTS --fields metrics.macro_f1,context.train.tokens_seen [--task T]
+    python -m bench.report.columns RESULTS --fields ...   (the same)
 
 One row per configuration (its label, and the source domains of a cross-domain one), in the order
 of the labels; a field no ok record has is one line, exit 2.

@@ -49,10 +49,14 @@ class RecordSet:
         bad = [r for r in recs if (r.get("quality") or {}).get("degenerate")]
         return len(bad), len(recs), ((bad[0].get("quality") or {}).get("reason") if bad else None)
 
-    def majority(self, task: str, metric: str) -> float:
+    def majority(self, task: str, metric: str, configs=None) -> float:
         """The majority-class baseline's ``metric`` on ``task`` (mean over the task's ok records that
-        carry ``quality.majority``; NaN when none does)."""
-        ids = self.ok.loc[self.ok["task"] == task, "cell_id"]
+        carry ``quality.majority``; NaN when none does). ``configs`` (configuration labels, the ``config``
+        column, unique within a task) restricts it to those configurations' records: a cross-domain
+        record's baseline is scored on its own (filtered) test documents, so the baseline shown beside
+        a reference is read off that reference's records."""
+        rows = self.ok[self.ok["task"] == task]
+        ids = rows.loc[rows["config"].isin(list(configs)), "cell_id"] if configs is not None else rows["cell_id"]
         vals = [v for i in ids if isinstance(v := ((self.records[i].get("quality") or {}).get("majority")
                                                    or {}).get(metric), (int, float))]
         return float(np.mean(vals)) if vals else float("nan")

@@ -7,7 +7,7 @@
 NAME is one of REFERENCES (imbalance, context, methods): its matrix (matrices/reference-NAME.yaml),
 its page and block, and the commands whose output the block shows — ``bench report --axis ...``
 (paired differences with CIs and p, the majority baseline), ``bench compare`` / ``bench transfer``
-where the question needs them, and ``python -m bench.report.columns`` for the per-configuration
+where the question needs them, and ``bench columns`` for the per-configuration
 columns the axis view does not show (minority recall, tokens seen, trainable parameters, ...).
 The block is written by scripts/docs/run_block.py, so it states the commands, the machine, the date,
 the load average (refused above ``--max-load``), the budget, the matrix's sha256 and, with ``--run``,
@@ -45,7 +45,7 @@ class Reference:
 
 
 def _columns(*fields: str) -> str:
-    return "python -m bench.report.columns {R} --fields " + ",".join(fields)
+    return "bench columns --results {R} --fields " + ",".join(fields)
 
 
 REFERENCES = {
