@@ -215,7 +215,7 @@ def add_parser(sub) -> None:
 def cmd_columns(args: argparse.Namespace) -> int:
     from bench.report import columns
 
-    return columns.main([args.results, "--fields", args.fields, *(["--task", args.task] if args.task else [])])
+    return columns.run(args.results, args.fields, args.task)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -84,13 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fields", required=True, help="comma list of dotted record paths, e.g. metrics.ece,cost.params_trainable")
     ap.add_argument("--task", default=None, help="only this task")
     args = ap.parse_args(argv)
-    fields = [f.strip() for f in args.fields.split(",") if f.strip()]
+    return run(args.results, args.fields, args.task)
+
+
+def run(results: str | Path, fields_arg: str, task: str | None = None) -> int:
+    """Print the table (``fields_arg``: the comma list); a bad field or folder is one line, exit 2.
+    Shared by ``bench columns`` and ``python -m bench.report.columns``."""
+    fields = [f.strip() for f in fields_arg.split(",") if f.strip()]
     try:
         if not fields:
             raise ConfigError("--fields: give at least one dotted record path")
         from tabulate import tabulate
 
-        headers, rows = column_table(args.results, fields, args.task)
+        headers, rows = column_table(results, fields, task)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
