@@ -4,6 +4,7 @@ columns of the pages); and the script end to end on a tiny matrix into a copy of
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -136,3 +137,18 @@ def test_reference_end_to_end_on_a_tiny_matrix(tmp_path):
     assert reference.main(argv) == 2 and page.read_text() == text  # a second --run would resume: refused
     matrix.write_text(TINY.replace("seeds: [0]", "seeds: [1]"))
     assert "changed since the run" in generate._other_block(blocks(page.read_text())["reference-imbalance"], ROOT)[0]
+
+
+def test_records_span_states_span_and_summed_cell_walls(tmp_path):
+    """A resumed or partly rerun matrix: the span overstates its cost, the summed cell walls do not."""
+    (tmp_path / "records").mkdir()
+    cells = [("2026-12-04T19:00:00+00:00", "2026-12-04T19:02:00+00:00", 120.0, "ok"),
+             ("2026-12-04T19:02:00+00:00", "2026-12-04T19:03:00+00:00", 60.0, "ok"),
+             ("2026-12-04T21:00:00+00:00", "2026-12-04T21:03:00+00:00", 180.0, "failed")]
+    for i, (start, end, wall, status) in enumerate(cells):
+        rec = {"status": status, "started_at": start, "finished_at": end, "timing": {"wall_seconds": wall}}
+        (tmp_path / "records" / f"{i}.json").write_text(json.dumps(rec))
+    (tmp_path / "records" / "broken.json").write_text("{")
+    assert reference.records_span(tmp_path) == (
+        "2 ok records, first start to last finish 123.0 min, cells' wall times summed 6.0 min")
+    assert reference.records_span(tmp_path / "nothing") is None

@@ -97,14 +97,19 @@ def budget(matrix: Path, rel: str, results: Path | None) -> str:
     import yaml
 
     spec = yaml.safe_load(matrix.read_text()) or {}
-    text = f"{rel}: budget {spec.get('budget', {})}, train {spec.get('train', {})} (the rest: each model's recipe)"
+    text = f"{rel}: budget {spec.get('budget', {})}, train {spec.get('train', {})}"
+    if spec.get("overrides"):
+        text += f", overrides {spec['overrides']}"
+    text += " (the rest: each model's recipe)"
     span = records_span(results) if results is not None else None
     return text + (f"; {span}" if span else "")
 
 
 def records_span(results: Path) -> str | None:
-    """'N ok records, first start to last finish M min' of a results folder (None without records)."""
-    starts, ends, n = [], [], 0
+    """'N ok records, first start to last finish M min, cells' wall times summed S min' of a results folder
+    (None without records). The span is the matrix's wall time when it ran in one go; the sum is what
+    one sequential run costs when it did not (resumed, or cells rerun later)."""
+    starts, ends, n, walls = [], [], 0, 0.0
     for f in sorted((results / "records").glob("*.json")):
         try:
             rec = json.loads(f.read_text())
@@ -113,10 +118,12 @@ def records_span(results: Path) -> str | None:
         except (OSError, ValueError, KeyError, TypeError):
             continue
         n += rec.get("status") == "ok"
+        walls += float((rec.get("timing") or {}).get("wall_seconds") or 0.0)
     if not starts:
         return None
     minutes = (max(ends) - min(starts)).total_seconds() / 60
-    return f"{n} ok records, first start to last finish {minutes:.1f} min"
+    return (f"{n} ok records, first start to last finish {minutes:.1f} min, cells' wall times summed "
+            f"{walls / 60:.1f} min")
 
 
 def main(argv: list[str] | None = None) -> int:
