@@ -71,6 +71,10 @@ def trainer_class():
         def __init__(self, *args, strategy: ImbalanceStrategy, resampling: Resampling, group_by_length: bool = False,
                      **kwargs):
             super().__init__(*args, **kwargs)
+            # compute_loss returns the mean over its micro-batch and ignores num_items_in_batch: the
+            # Trainer must divide by the accumulation steps itself (it skips that for a model whose
+            # forward takes **kwargs, and would then sum grad_accum micro-batch means)
+            self.model_accepts_loss_kwargs = False
             self.strategy = strategy
             self.resampling = resampling
             self.group_by_length = group_by_length
