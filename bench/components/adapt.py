@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from bench.data.prepare import TaskData
+from bench.data.prepare import TaskData, normalise_text
 from bench.registry import Registry
 from bench.spec.cell import Cell
 from bench.spec.named import Component
@@ -64,15 +64,9 @@ class Dapt(Tapt):
         from bench.errors import DataError
 
         texts, where = corpus_texts(self.corpus)
-        held_out = {_norm(t) for s in ("validation", "test") for t in data.splits[s].texts}
-        kept = [t for t in texts if _norm(t) not in held_out]
+        held_out = {normalise_text(t) for s in ("validation", "test") for t in data.splits[s].texts}
+        kept = [t for t in texts if normalise_text(t) not in held_out]
         if not kept:
             raise DataError(f"adaptation corpus {self.corpus!r} is empty once the cell's evaluation texts "
                             f"are removed ({len(texts)} documents, all in validation/test)")
         return kept, f"{where}; {len(texts) - len(kept)} evaluation texts removed"
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split()).lower()
-
-

@@ -62,6 +62,13 @@ class TaskData:
         return h.hexdigest()[:16]
 
 
+def normalise_text(text: str) -> str:
+    """The key under which two texts are the same document: whitespace runs collapsed, lower case.
+    Deduplication (:func:`_dedupe`) and DAPT's held-out filter (bench.components.adapt) both use it,
+    so that a text removed as an evaluation duplicate is exactly one the adaptation corpus drops."""
+    return " ".join(text.split()).lower()
+
+
 def task_seed(spec: TaskSpec, purpose: str = "split") -> int:
     """Seed for splits and limits: from the task's source and version (not its name), so a
     long-tailed variant shares its parent's validation and test rows."""
@@ -211,7 +218,7 @@ def _dedupe(spec: TaskSpec, frames: dict[str, pd.DataFrame], stats: dict) -> dic
     whose text also appears in an evaluation split are removed from training (no leakage)."""
     if not spec.dedupe:
         return frames
-    key = {n: df["text"].str.split().str.join(" ").str.lower() for n, df in frames.items()}
+    key = {n: df["text"].map(normalise_text) for n, df in frames.items()}
     out = {}
     for name, df in frames.items():
         keep = ~key[name].duplicated(keep="first")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bench.errors import ConfigError
 
@@ -25,16 +25,16 @@ class TrainParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    epochs: Number = 2.0
-    learning_rate: Number = 1e-4
-    batch_size: int = 16
-    eval_batch_size: int = 64
-    warmup_ratio: Number = 0.1
+    epochs: Annotated[Number, Field(gt=0)] = 2.0
+    learning_rate: Annotated[Number, Field(ge=0)] = 1e-4
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    warmup_ratio: Annotated[Number, Field(ge=0, lt=1)] = 0.1  # a share of the optimiser steps
     weight_decay: Number = 0.01
-    grad_accum: int = 1
+    grad_accum: int = Field(1, ge=1)
     early_stopping_patience: int | None = 2  # epochs without improvement; None = never stop early
-    limit_train: int | None = None  # stratified, deterministic per task (not per seed)
-    limit_eval: int | None = None  # applies to validation and test
+    limit_train: int | None = Field(None, ge=2)  # stratified, deterministic per task (not per seed)
+    limit_eval: int | None = Field(None, ge=2)  # applies to validation and test
     latency_docs: int = 32  # documents timed one at a time for latency p50/p95
     # speed options that change the numbers (runtime-only ones live in bench.fit.options):
     precision: str = "auto"  # auto = bf16 on CUDA with bf16, else fp32 (CPU bf16: opt in, docs/PERFORMANCE.md)
@@ -59,17 +59,6 @@ class TrainParams(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> TrainParams:
         validate_precision(self.precision)
-        for name in ("batch_size", "eval_batch_size", "grad_accum"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"training parameter {name} must be >= 1 (got {getattr(self, name)})")
-        if self.epochs <= 0:
-            raise ValueError(f"training parameter epochs must be > 0 (got {self.epochs})")
-        if self.learning_rate < 0:
-            raise ValueError(f"training parameter learning_rate must be >= 0 (got {self.learning_rate})")
-        for name in ("limit_train", "limit_eval"):
-            v = getattr(self, name)
-            if v is not None and v < 2:
-                raise ValueError(f"training parameter {name} must be >= 2 (got {v})")
         return self
 
     def with_(self, **changes: Any) -> TrainParams:
@@ -79,6 +68,10 @@ class TrainParams(BaseModel):
 TRAIN_FIELDS = set(TrainParams.model_fields)
 
 
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
+           "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
+
+
 def _train_error(err: ValidationError) -> str:
     e = err.errors()[0]
     if not e["loc"]:  # a cross-field check: its message is complete
@@ -86,6 +79,9 @@ def _train_error(err: ValidationError) -> str:
     name = str(e["loc"][0])
     if e["type"] == "extra_forbidden":
         return f"unknown training parameter {name!r}"
+    bound = _BOUNDS.get(e["type"])
+    if bound is not None:
+        return f"training parameter {name} must be {bound[1]} {e['ctx'][bound[0]]} (got {e.get('input')!r})"
     msg = str(e.get("ctx", {}).get("error", "")) or e["msg"]
     return f"training parameter {name}: {msg} (got {e.get('input')!r})"
 

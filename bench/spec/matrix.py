@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench.errors import ConfigError
 from bench.spec.cell import TRAIN_FIELDS, Cell, TrainParams
-from bench.spec.named import ParamTypes, label, parse_named
+from bench.spec.named import ParamTypes, parse_named
 
 AXES = ("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds")
 # matrix axis (plural) -> Cell field (singular); the keys rules and --only use
@@ -58,10 +58,6 @@ def _named(value: Any, types: ParamTypes | None = None) -> Named:
     else:
         name, params = parse_named(str(value), types)
     return name, tuple(sorted(params.items(), key=lambda kv: kv[0]))
-
-
-def named_label(value: Named) -> str:
-    return label(value[0], dict(value[1]))
 
 
 class _Strict(BaseModel):
