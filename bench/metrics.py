@@ -1,7 +1,12 @@
 """Metrics as pure functions ``(y_true, y_score) -> dict`` on top of scikit-learn.
 
-``DIRECTION`` says which way is better for each scalar metric (+1 higher, -1 lower); reports and
-the regression gate read it from here.
+**One registry** (:data:`METRICS`, filled by :func:`register_metric` in the lm-eval style): each
+metric is defined once with its function (None for the cost figures and for the metrics that
+DomainBench's evaluate modules in ``metrics/`` compute), whether higher is better, its range,
+whether it needs the predicted scores (probabilities) rather than the predicted labels, and how a
+configuration aggregates it over seeds. ``DIRECTION`` (+1 higher is better, -1 lower) and
+:func:`metric_range` are read-only views of it; task files' ``main_score``, records, reports, the
+regression gate and ``--extra-metric`` modules all look metrics up here.
 
 Averages follow scikit-learn's default semantics: macro (and weighted) precision, recall and F1
 run over the classes present in the truth **or** the predictions of the split being scored. A
@@ -19,27 +24,157 @@ are ``minority_recall`` / ``minority_f1`` (NaN) when the rarest training class i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where used: bench.spec.task reads the registry without it
+    import numpy as np
 
-DIRECTION: dict[str, int] = {
-    "accuracy": 1, "balanced_accuracy": 1,
-    "macro_precision": 1, "macro_recall": 1, "macro_f1": 1,
-    "micro_precision": 1, "micro_recall": 1, "micro_f1": 1,
-    "weighted_precision": 1, "weighted_recall": 1, "weighted_f1": 1,
-    "roc_auc": 1, "pr_auc": 1, "minority_recall": 1, "minority_f1": 1,
-    "ece": -1, "log_loss": -1,
-    # DomainBench's evaluate modules (metrics/, bench run --extra-metric): Matthews correlation is
-    # higher-is-better, the multi-class Brier score lower-is-better
-    "mcc": 1, "brier": -1,
-    # cost (lower is better unless a rate)
-    "train_seconds": -1, "eval_seconds": -1, "peak_memory_mb": -1, "latency_p50_ms": -1,
-    "latency_p95_ms": -1, "train_samples_per_s": 1, "train_tokens_per_s": 1, "eval_samples_per_s": 1,
-}
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One registered metric. ``fn(y, pred, proba) -> float`` (class indices, argmax predictions,
+    (n, K) probabilities); None when DomainBench computes it elsewhere (cost figures, evaluate modules)."""
+
+    name: str
+    higher_is_better: bool
+    range: tuple[float, float] | None = None
+    needs_scores: bool = False
+    aggregation: str = "mean"  # over a configuration's seeds
+    fn: Callable | None = None
+    kind: str = "quality"  # quality | cost
+
+    @property
+    def direction(self) -> int:
+        return 1 if self.higher_is_better else -1
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name: str, *, higher_is_better: bool, range: tuple[float, float] | None = None,  # noqa: A002
+                    needs_scores: bool = False, aggregation: str = "mean", kind: str = "quality",
+                    fn: Callable | None = None):
+    """Register a metric once (a second registration of a name is an error). Called with ``fn``
+    or without one; the returned decorator sets the function: ``@register_metric(...)`` above it."""
+    if name in METRICS:
+        raise ValueError(f"metric {name!r} is registered twice")
+    METRICS[name] = Metric(name, higher_is_better, range, needs_scores, aggregation, fn, kind)
+
+    def set_fn(f: Callable) -> Callable:
+        METRICS[name] = replace(METRICS[name], fn=f)
+        return f
+
+    return set_fn
+
+
+class _DirectionView(Mapping):
+    """``DIRECTION[name]``: +1 when higher is better, -1 when lower (a live view of :data:`METRICS`)."""
+
+    def __getitem__(self, name: str) -> int:
+        return METRICS[name].direction
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(METRICS)
+
+    def __len__(self) -> int:
+        return len(METRICS)
+
+
+DIRECTION: Mapping[str, int] = _DirectionView()
+
+
+def metric_range(name: str) -> tuple[float, float] | None:
+    """The range of a registered metric; None for an unknown (extra) metric."""
+    m = METRICS.get(name)
+    return None if m is None else m.range
+
+
+def computable() -> list[str]:
+    """The metrics :func:`classification_metrics` computes for any split (a task's ``main_score``)."""
+    return [m.name for m in METRICS.values() if m.fn is not None]
+
+
+def check_main_score(name: str) -> str:
+    """``name`` when :func:`classification_metrics` computes it, else a ValueError with a did-you-mean."""
+    if name in METRICS and METRICS[name].fn is not None:
+        return name
+    from bench.registry import suggest
+
+    why = "is not computed on every split (it needs the training classes or an evaluate module)" \
+        if name in METRICS else "is not a metric"
+    raise ValueError(f"main_score {name!r} {why}{suggest(name, computable())}")
+
+
+# --- the built-in metrics ---------------------------------------------------------------------
+
+UNIT = (0.0, 1.0)
+
+
+def _skm():
+    from sklearn import metrics as skm
+
+    return skm
+
+
+register_metric("accuracy", higher_is_better=True, range=UNIT,
+                fn=lambda y, pred, p: _skm().accuracy_score(y, pred))
+register_metric("balanced_accuracy", higher_is_better=True, range=UNIT,
+                fn=lambda y, pred, p: _skm().balanced_accuracy_score(y, pred))
+
+
+def _prf(avg: str, i: int) -> Callable:
+    # labels=None: the classes in y or pred (module docstring)
+    return lambda y, pred, p: _skm().precision_recall_fscore_support(y, pred, average=avg, zero_division=0)[i]
+
+
+for _avg in ("macro", "micro", "weighted"):
+    for _i, _what in enumerate(("precision", "recall", "f1")):
+        register_metric(f"{_avg}_{_what}", higher_is_better=True, range=UNIT, fn=_prf(_avg, _i))
+register_metric("roc_auc", higher_is_better=True, range=UNIT, needs_scores=True,
+                fn=lambda y, pred, p: _roc_auc(y, p, p.shape[1]))
+
+
+@register_metric("pr_auc", higher_is_better=True, range=UNIT, needs_scores=True)
+def _pr_auc(y, pred, p) -> float:
+    import numpy as np
+
+    onehot = np.eye(p.shape[1])[y]
+    present = [c for c in range(p.shape[1]) if onehot[:, c].any()]
+    return float(np.mean([_skm().average_precision_score(onehot[:, c], p[:, c]) for c in present]))
+
+
+register_metric("ece", higher_is_better=False, range=UNIT, needs_scores=True,
+                fn=lambda y, pred, p: expected_calibration_error(y, p))
+
+
+@register_metric("log_loss", higher_is_better=False, range=(0.0, INF), needs_scores=True)
+def _log_loss(y, pred, p) -> float:
+    import numpy as np
+
+    return _skm().log_loss(y, np.clip(p, 1e-12, 1), labels=list(range(p.shape[1])))
+
+
+# on the rarest training class (classification_metrics' ``minority``): not for main_score
+register_metric("minority_recall", higher_is_better=True, range=UNIT)
+register_metric("minority_f1", higher_is_better=True, range=UNIT)
+# DomainBench's evaluate modules (metrics/, bench run --extra-metric)
+register_metric("mcc", higher_is_better=True, range=(-1.0, 1.0))
+register_metric("brier", higher_is_better=False, range=(0.0, 2.0), needs_scores=True)
+# cost: lower is better unless a rate
+for _name in ("train_seconds", "eval_seconds", "peak_memory_mb", "latency_p50_ms", "latency_p95_ms"):
+    register_metric(_name, higher_is_better=False, range=(0.0, INF), kind="cost")
+for _name in ("train_samples_per_s", "train_tokens_per_s", "eval_samples_per_s"):
+    register_metric(_name, higher_is_better=True, range=(0.0, INF), kind="cost")
 
 
 def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
     """Top-label ECE with equal-width confidence bins (Guo et al. 2017)."""
+    import numpy as np
+
     conf = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == y_true).astype(float)
     bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
@@ -54,35 +189,25 @@ def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: in
 def classification_metrics(
     y_true, proba, label_names: list[str], minority: int | None = None
 ) -> dict[str, float]:
-    """Scalar metrics. ``proba``: (n, K) class probabilities. ``minority``: rarest training class."""
-    from sklearn import metrics as skm
+    """Every registered metric with a function. ``proba``: (n, K) class probabilities.
+    ``minority``: the rarest training class (adds ``minority_recall`` and ``minority_f1``)."""
+    import numpy as np
 
     y = np.asarray(y_true, dtype=np.int64)
     p = np.asarray(proba, dtype=np.float64)
-    k = len(label_names)
+    if p.shape[1] != len(label_names):
+        raise ValueError(f"{p.shape[1]} probability columns for {len(label_names)} labels")
     pred = p.argmax(axis=1)
-    labels = list(range(k))
-    out: dict[str, float] = {
-        "accuracy": skm.accuracy_score(y, pred),
-        "balanced_accuracy": skm.balanced_accuracy_score(y, pred),
-    }
-    for avg in ("macro", "micro", "weighted"):  # labels=None: the classes in y or pred (module docstring)
-        pr, rc, f1, _ = skm.precision_recall_fscore_support(y, pred, average=avg, zero_division=0)
-        out[f"{avg}_precision"], out[f"{avg}_recall"], out[f"{avg}_f1"] = pr, rc, f1
-    out["roc_auc"] = _roc_auc(y, p, k)
-    onehot = np.eye(k)[y]
-    present = [c for c in labels if onehot[:, c].any()]
-    out["pr_auc"] = float(np.mean([skm.average_precision_score(onehot[:, c], p[:, c]) for c in present]))
-    out["ece"] = expected_calibration_error(y, p)
-    out["log_loss"] = skm.log_loss(y, np.clip(p, 1e-12, 1), labels=labels)
+    out = {m.name: float(m.fn(y, pred, p)) for m in METRICS.values() if m.fn is not None}
     if minority is not None:
-        _, rc, f1, _ = skm.precision_recall_fscore_support(y, pred, labels=[minority], zero_division=0)
+        _, rc, f1, _ = _skm().precision_recall_fscore_support(y, pred, labels=[minority], zero_division=0)
         seen = bool((y == minority).any() or (pred == minority).any())
-        out["minority_recall"], out["minority_f1"] = (rc[0], f1[0]) if seen else (math.nan, math.nan)
-    return {key: float(v) for key, v in out.items()}
+        out["minority_recall"], out["minority_f1"] = (float(rc[0]), float(f1[0])) if seen else (math.nan, math.nan)
+    return out
 
 
 def _roc_auc(y: np.ndarray, p: np.ndarray, k: int) -> float:
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     present = np.unique(y)
@@ -97,6 +222,7 @@ def _roc_auc(y: np.ndarray, p: np.ndarray, k: int) -> float:
 def per_class(y_true, proba, label_names: list[str]) -> dict[str, dict[str, float | None]]:
     """Precision, recall, F1 and support per class; None for a class absent from both the truth and
     the predictions (not applicable, module docstring)."""
+    import numpy as np
     from sklearn.metrics import precision_recall_fscore_support
 
     pred = np.asarray(proba).argmax(axis=1)
@@ -113,11 +239,13 @@ def per_class(y_true, proba, label_names: list[str]) -> dict[str, dict[str, floa
 
 def mean_applicable(values) -> float | None:
     """The mean of the applicable values (None and NaN skipped); None when none is."""
+    import numpy as np
     vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     return float(np.mean(vals)) if vals else None
 
 
 def confusion(y_true, proba, k: int) -> list[list[int]]:
+    import numpy as np
     from sklearn.metrics import confusion_matrix
 
     return confusion_matrix(y_true, np.asarray(proba).argmax(axis=1), labels=list(range(k))).tolist()
@@ -125,6 +253,7 @@ def confusion(y_true, proba, k: int) -> list[list[int]]:
 
 def roc_curves(y_true, proba, label_names: list[str], max_points: int = 101) -> dict[str, dict[str, list[float]]]:
     """Per-class one-vs-rest ROC curve points (thinned to ``max_points``), for plotting."""
+    import numpy as np
     from sklearn.metrics import roc_curve
 
     y = np.asarray(y_true)
@@ -142,6 +271,7 @@ def roc_curves(y_true, proba, label_names: list[str], max_points: int = 101) -> 
 
 
 def softmax(logits) -> np.ndarray:
+    import numpy as np
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)

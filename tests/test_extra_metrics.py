@@ -14,6 +14,7 @@ import pytest
 from sklearn.metrics import accuracy_score, matthews_corrcoef
 
 from bench.cli import main
+from bench.errors import ConfigError
 from bench.record.io import iter_records
 from tests.conftest import ROOT, write
 
@@ -134,8 +135,10 @@ def test_bad_extra_metric_is_one_line_exit_2(tmp_path, capsys, monkeypatch, args
 def test_inputs_follow_the_module_features(user_modules):
     from bench.record.evaluate_metrics import add_to_record, load
 
-    (scalar,) = load([str(user_modules / "positive_mean.py")])
-    assert scalar.direction("positive_mean") == -1  # the module's description says lower is better
+    with pytest.raises(ConfigError, match="which way is better is unknown; declare it"):
+        load([str(user_modules / "positive_mean.py")])  # its description says "lower is better": not read
+    (scalar,) = load([str(user_modules / "positive_mean.py") + ":direction=lower"])
+    assert scalar.direction("positive_mean") == -1 and scalar.kwargs == {}  # declared, not passed to compute
     rec = {"status": "ok", "metrics": {"accuracy": 0.5},
            "predictions": {"labels": [0, 1, 1], "pred": [0, 1, 0], "proba": [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]}}
     assert add_to_record(rec, [scalar])

@@ -3,9 +3,10 @@
 
 SPEC is ``PATH_OR_NAME[:k=v,...]``: a local module (a folder holding ``<name>.py``, or the ``.py``
 file; relative paths are resolved against the current directory, then kept absolute) or an
-``evaluate`` Hub name; the optional ``k=v`` pairs are passed to ``compute``. Offline
-(``HF_HUB_OFFLINE`` or ``HF_EVALUATE_OFFLINE`` set) a SPEC that is not an existing local path is
-refused before anything runs: ``evaluate`` itself ignores ``HF_HUB_OFFLINE`` and would reach for
+``evaluate`` Hub name; the optional ``k=v`` pairs are passed to ``compute``, except
+``direction=higher`` or ``direction=lower``, which declares which way the module's values are
+better. Offline (``HF_HUB_OFFLINE`` or ``HF_EVALUATE_OFFLINE`` set) a SPEC that is not an
+existing local path is refused before anything runs: ``evaluate`` itself ignores ``HF_HUB_OFFLINE`` and would reach for
 the network. Modules are loaded with ``keep_in_memory=True`` (no cache file and file lock per
 compute: cells in parallel do not clash, and an error costs no 1 s lock wait).
 
@@ -18,15 +19,15 @@ Each scalar the module returns is stored under its own key (``mcc`` -> ``metrics
 that is already a built-in metric gets an ``evaluate_`` prefix, so a module never overwrites
 DomainBench's own value. The record's ``extra_metrics`` section keeps, per SPEC, the module name,
 its resolved path or Hub name, the keys it wrote and their direction (+1 higher is better, -1
-lower: the table in :mod:`bench.metrics`, else -1 when the module's description says "lower is
-better", else +1). Extra metrics change no training, so they are not in the cell id: adding one
+lower): the SPEC's ``direction=``, else the metric registry (:mod:`bench.metrics`) for the key or
+the module's name, else the module's ``higher_is_better`` attribute. It is declared, never guessed
+from the module's description: a module none of these covers is refused at load (one line). Extra metrics change no training, so they are not in the cell id: adding one
 to a finished matrix fills it into the existing records on the next run, without retraining.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 from bench.errors import ConfigError
 
 INPUTS = {"references", "predictions", "prediction_scores"}
-_LOWER = re.compile(r"lower\s+(values?\s+)?(is|are)\s+better", re.IGNORECASE)
+DIRECTIONS = {"higher": 1, "lower": -1}
 
 
 def offline() -> bool:
@@ -52,18 +53,32 @@ class ExtraMetric:
     source: str  # absolute local path, or the Hub name
     kwargs: dict[str, Any]
     module: Any = field(repr=False)
+    declared: int | None = None  # the SPEC's direction=higher|lower
+
+    def declared_direction(self) -> int | None:
+        """The direction the SPEC, the registry (module name) or the module itself declares."""
+        from bench.metrics import METRICS
+
+        if self.declared is not None:
+            return self.declared
+        if self.name in METRICS:
+            return METRICS[self.name].direction
+        attr = getattr(self.module, "higher_is_better", None)
+        return (1 if attr else -1) if isinstance(attr, bool) else None
 
     @property
     def name(self) -> str:
         return self.module.name
 
     def direction(self, key: str) -> int:
-        from bench.metrics import DIRECTION
+        from bench.metrics import METRICS
 
-        if key in DIRECTION:
-            return DIRECTION[key]
-        text = f"{self.module.description}\n{self.module.inputs_description}"
-        return -1 if _LOWER.search(text) else 1
+        if self.declared is None and key in METRICS:
+            return METRICS[key].direction
+        declared = self.declared_direction()
+        if declared is None:
+            raise ConfigError(f"extra metric {self.spec!r}: direction of {key!r} unknown")
+        return declared
 
     def inputs(self, labels: np.ndarray, pred: np.ndarray, proba: np.ndarray) -> dict[str, list]:
         """The compute() arguments for the first of the module's feature formats we can fill."""
@@ -112,12 +127,20 @@ def load(specs: list[str] | tuple[str, ...]) -> list[ExtraMetric]:
     out: list[ExtraMetric] = []
     names: dict[str, str] = {}
     for spec, source, kwargs in resolved:
+        kwargs = dict(kwargs)
         try:
             module = evaluate.load(source, keep_in_memory=True)
         except Exception as err:  # noqa: BLE001 - any load failure is the user's SPEC
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConfigError(f"extra metric {spec!r}: cannot load it with evaluate.load ({first})") from None
-        metric = ExtraMetric(spec, source, kwargs, module)
+        declared = kwargs.pop("direction", None)
+        if declared is not None and declared not in DIRECTIONS:
+            raise ConfigError(f"extra metric {spec!r}: direction must be higher or lower (got {declared!r})")
+        metric = ExtraMetric(spec, source, kwargs, module, None if declared is None else DIRECTIONS[declared])
+        if metric.declared_direction() is None:
+            raise ConfigError(f"extra metric {spec!r}: module {metric.name!r} is no registered metric, so which way "
+                              f"is better is unknown; declare it: {spec}{',' if ':' in spec else ':'}direction=higher "
+                              f"(or lower)")
         if metric.name in names:
             raise ConfigError(f"extra metrics {names[metric.name]!r} and {spec!r} are both named {metric.name!r}")
         names[metric.name] = spec

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError, ConfigError
-from bench.metrics import DIRECTION
+from bench.metrics import DIRECTION, metric_range  # noqa: F401 - metric_range: a view of the registry
 from bench.record.frame import mean_std
 from bench.registry import suggest
 from bench.report import winrate
@@ -139,15 +139,6 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
     return Board(metric, direction, rows, cols, cells, overall, failed, notes,
                  {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note,
                  per_class_frame(res, cells))
-
-
-def metric_range(metric: str) -> tuple[float, float] | None:
-    """The range of a built-in metric: [0, 1] for accuracies, precision / recall / F1, ROC-AUC,
-    PR-AUC and ECE, [0, inf) for log loss; None (unknown) for other, extra metrics."""
-    if metric in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "ece") or \
-            metric.endswith(("_precision", "_recall", "_f1")):
-        return 0.0, 1.0
-    return (0.0, np.inf) if metric == "log_loss" else None
 
 
 def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, seed: int, alpha: float) -> None:
