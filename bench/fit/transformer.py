@@ -23,7 +23,7 @@ from bench.fit.device import Device, pick_device
 from bench.fit.loading import classifier
 from bench.fit.options import RuntimeOptions, latency_docs, report_to
 from bench.fit.trainer import WindowDataset, single_pass_args, trainer_class
-from bench.metrics import classification_metrics, softmax
+from bench.metrics import DIRECTION, classification_metrics, softmax
 from bench.spec.cell import Cell
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,8 @@ def _add_member_timing(timing: dict, mtiming: dict, tt: dict, m: int) -> None:
     timing["eval_windows"] = tt["windows"]
     if m == 0:  # the Trainer's per-epoch training losses (ensembles: also members[].loss_curve)
         timing["loss_curve"] = mtiming["loss_curve"]
+        # the main score per evaluation inside train() and the best of them (the checkpoint kept)
+        timing["val_curve"], timing["best_val_score"] = mtiming["val_curve"], mtiming["best_val_score"]
 
 
 def _tokenized(job: FitJob) -> tuple[object, dict[str, list[list[int]]], float]:
@@ -188,7 +190,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
             weight_decay=tp.weight_decay,
             gradient_accumulation_steps=tp.grad_accum, seed=seed, data_seed=seed,
             eval_strategy="epoch", save_strategy="epoch", save_only_model=True, save_total_limit=1,
-            load_best_model_at_end=True, metric_for_best_model=main, greater_is_better=True,
+            load_best_model_at_end=True, metric_for_best_model=main, greater_is_better=DIRECTION[main] > 0,
             logging_strategy="epoch", report_to=report_to(), disable_tqdm=True,
             bf16=device.bf16, use_cpu=device.kind == "cpu", dataloader_num_workers=0,
             remove_unused_columns=False, torch_compile=RuntimeOptions.from_env().compile,
@@ -218,6 +220,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
         "train_tokens": trainer.tokens_total,
         "epochs_run": float(state.epoch or 0),
         "best_val_score": state.best_metric,
+        "val_curve": [h[f"eval_{main}"] for h in state.log_history if f"eval_{main}" in h],  # per evaluation
         "loss_curve": [h["loss"] for h in state.log_history if "loss" in h],
         "train_context": {**(train_w.stats() if stream is None else train_set.stats()),
                           "tokens_seen": trainer.tokens_real, "windows_seen": trainer.samples_seen},

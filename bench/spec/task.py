@@ -13,9 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bench.errors import ConfigError, UnknownNameError
+from bench.metrics import check_main_score
 from bench.registry import suggest
 from bench.spec.yaml import load_yaml_model
 
@@ -90,9 +91,14 @@ class TaskSpec(_Strict):
     limit: dict[Literal["train", "validation", "test"], int] = Field(default_factory=dict)
     drop_empty: bool = False
     dedupe: bool = True
-    main_score: str = "macro_f1"
+    main_score: str = "macro_f1"  # a registered metric (bench.metrics); its direction picks the best checkpoint
     long_tail: LongTail | None = None
     path: str | None = Field(None, exclude=True)  # the YAML it came from (set by the loader)
+
+    @field_validator("main_score")
+    @classmethod
+    def _main_score(cls, v: str) -> str:
+        return check_main_score(v)
 
     @model_validator(mode="after")
     def _check(self) -> TaskSpec:
