@@ -86,13 +86,46 @@ def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 
 def _stratified_cut(labels: np.ndarray, n_first: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic stratified cut into ``n_first`` rows and the rest (each sorted). When every
+    class has >= 2 rows and both parts can hold one of each, scikit-learn's stratified split (as
+    always); otherwise :func:`_allocate` keeps a row of every class in the first part where room
+    allows (singletons go there), then one of every class with >= 2 rows in the second, and shares
+    the rest in proportion, so a rare class is never lost and stratification never silently stops."""
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(len(labels))
-    counts = np.bincount(labels)
-    stratify = labels if (counts[counts > 0] >= 2).all() and n_first >= len(counts[counts > 0]) else None
-    first, second = train_test_split(idx, train_size=n_first, random_state=seed, stratify=stratify)
-    return np.sort(first), np.sort(second)
+    labels = np.asarray(labels)
+    n = len(labels)
+    if not 0 < n_first < n:
+        raise DataError(f"cannot cut {n} rows into {n_first} and {n - n_first}: each part needs a row")
+    classes, counts = np.unique(labels, return_counts=True)
+    if (counts >= 2).all() and min(n_first, n - n_first) >= len(classes):
+        first, second = train_test_split(np.arange(n), train_size=n_first, random_state=seed, stratify=labels)
+        return np.sort(first), np.sort(second)
+    rng = np.random.default_rng(seed)
+    take = [rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, _allocate(counts, n_first),
+                                                                                  strict=True)]
+    first = np.sort(np.concatenate(take))
+    return first, np.setdiff1d(np.arange(n), first)
+
+
+def _allocate(counts: np.ndarray, n_first: int) -> np.ndarray:
+    """Rows per class for the first part: >= 1 for every class (largest first, while room), <= count - 1
+    for classes with >= 2 rows (largest first, while the second part has room), else proportional."""
+    n = int(counts.sum())
+    order = np.argsort(-counts, kind="stable")
+    lo, hi = np.zeros_like(counts), counts.copy()
+    lo[order[:n_first]] = 1
+    multi = [c for c in order if counts[c] >= 2][: n - n_first]
+    hi[multi] = counts[multi] - 1
+    target = counts * n_first / n
+    alloc = np.clip(np.floor(target).astype(counts.dtype), lo, hi)
+    while alloc.sum() < n_first:  # largest shortfall first (ties: the lower class index)
+        room = np.where(alloc < hi, target - alloc, -np.inf)
+        alloc[int(np.argmax(room))] += 1
+    while alloc.sum() > n_first:
+        spare = np.where(alloc > lo, alloc - target, -np.inf)
+        alloc[int(np.argmax(spare))] -= 1
+    return alloc
 
 
 def load_task_data(spec: TaskSpec) -> TaskData:
@@ -123,6 +156,8 @@ def _prepare(spec: TaskSpec) -> TaskData:
     raw = load_source(spec)
     stats: dict = {"dropped_empty": 0, "duplicates_removed": 0}
     frames = {name: _clean(spec, name, df, stats) for name, df in raw.items()}
+    if spec.top_k_labels and "test" not in frames:  # carve test first: label choice never sees it
+        frames = _carve_test(spec, frames)
     label_names = _label_names(spec, frames)
     frames = {name: _encode_labels(spec, name, df, label_names) for name, df in frames.items()}
     frames = _dedupe(spec, frames, stats)
@@ -177,6 +212,19 @@ def _clean(spec: TaskSpec, split: str, df: pd.DataFrame, stats: dict) -> pd.Data
     return out.reset_index(drop=True)
 
 
+def _carve_test(spec: TaskSpec, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The test split carved from the raw training pool, stratified over the raw label values."""
+    frames = dict(frames)
+    pool = frames.pop("train") if "train" in frames else frames.pop("all", None)
+    if pool is None:
+        raise DataError(f"task {spec.name!r}: source has no 'train' split (has: {', '.join(frames)})")
+    codes = pd.factorize(pool["label"].astype(str), sort=True)[0]
+    n_test = max(1, int(round(len(pool) * spec.split_rule.test)))
+    rest, test = _stratified_cut(codes, len(pool) - n_test, task_seed(spec, "test"))
+    frames["train"], frames["test"] = pool.iloc[rest].reset_index(drop=True), pool.iloc[test].reset_index(drop=True)
+    return frames
+
+
 def _label_names(spec: TaskSpec, frames: dict[str, pd.DataFrame]) -> list[str]:
     if spec.top_k_labels:
         pool = frames.get("train", next(iter(frames.values())))
@@ -214,8 +262,10 @@ def _encode_labels(spec: TaskSpec, split: str, df: pd.DataFrame, names: list[str
 
 
 def _dedupe(spec: TaskSpec, frames: dict[str, pd.DataFrame], stats: dict) -> dict[str, pd.DataFrame]:
-    """Exact duplicates (whitespace-normalised) are removed within each split, and training rows
-    whose text also appears in an evaluation split are removed from training (no leakage)."""
+    """Exact duplicates (whitespace-normalised) are removed within each split, training rows whose
+    text also appears in an evaluation split are removed from training (no leakage), and validation
+    rows whose text is also in test are removed from validation (test stays as the source gives it).
+    All are counted in ``duplicates_removed`` (the data card)."""
     if not spec.dedupe:
         return frames
     key = {n: df["text"].map(normalise_text) for n, df in frames.items()}
@@ -229,6 +279,10 @@ def _dedupe(spec: TaskSpec, frames: dict[str, pd.DataFrame], stats: dict) -> dic
         keep = ~key["train"][out["train"].index].isin(evals)
         stats["duplicates_removed"] += int((~keep).sum())
         out["train"] = out["train"][keep.to_numpy()]
+    if "validation" in out and "test" in out:
+        keep = ~key["validation"][out["validation"].index].isin(set(key["test"][out["test"].index]))
+        stats["duplicates_removed"] += int((~keep).sum())
+        out["validation"] = out["validation"][keep.to_numpy()]
     return {n: df.reset_index(drop=True) for n, df in out.items()}
 
 
