@@ -15,6 +15,8 @@ from bench.spec.cell import Cell, TrainParams
 def test_tiny_bert_cell_end_to_end(tiny_cell, tmp_path):
     rec = run_cell(plan_cell(tiny_cell))
     assert rec["status"] == "ok" and rec["schema_version"] == SCHEMA_VERSION
+    q = rec["quality"]  # the degenerate flag is judged on validation (issue 28)
+    assert q["basis"] == "validation" and q["validation"]["degenerate"] == q["degenerate"] and "test" in q
     assert rec["model"]["random_init"] is True and "random-init" in rec["model"]["label"]
     m = rec["metrics"]
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "micro_f1", "weighted_f1", "roc_auc", "pr_auc",

@@ -84,7 +84,8 @@ def test_upgrade_v1_record_gains_quality(tmp_path):
     bare = {"schema_version": 1, "cell_id": "x", "status": "ok", "metrics": {"accuracy": 0.5}}
     (tmp_path / "records" / "c.json").write_text(json.dumps(bare))
     a, b, c = iter_records(tmp_path)
-    assert SCHEMA_VERSION == 2 and a["schema_version"] == b["schema_version"] == c["schema_version"] == 2
+    assert SCHEMA_VERSION == 3 and a["schema_version"] == b["schema_version"] == c["schema_version"] == 3
+    assert a["quality"]["basis"] == "test" and a["quality"]["test"]["degenerate"]  # v1/v2 kept no validation
     assert a["quality"]["degenerate"] and a["quality"]["reason"].startswith("predicts one class (pos)")
     assert a["quality"]["majority"] == pytest.approx(a["metrics"])  # the record *is* the majority baseline
     assert b["quality"]["degenerate"] is False and b["quality"]["predicted_classes"] == 3

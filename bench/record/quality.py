@@ -8,13 +8,21 @@ Every ``ok`` record carries::
                 "majority_score": float,         # majority[main_score]
                 "predicted_classes": int,        # distinct predicted classes on the test split
                 "margin": MARGIN,
+                "basis": "validation",           # the split the flag below was judged on
                 "degenerate": bool,
-                "reason": None | "predicts one class (...)" | "main score ... not above the majority ..."}
+                "reason": None | "predicts one class (...)" | "main score ... not above the majority ...",
+                "validation": {"main_score", "majority_score", "predicted_classes", "degenerate", "reason"},
+                "test": {"degenerate", "reason"}}  # the same rule on test: for reporting only
+
+**Validation decides, test reports**: the ``degenerate`` flag (which reports mark and decisions such
+as budgets act on) is judged on the validation split's predictions; the test-split majority
+metrics stay for reporting (the "majority class" reference row). Records written before schema 3
+hold no validation predictions: their upgrade keeps the test judgement with ``basis: "test"``.
 
 The rule (``judge``): a result is **degenerate** when
 
-1. it predicts one class for every test document while the test split holds at least two classes
-   (reason ``predicts one class (NAME) for all N test documents``), or
+1. it predicts one class for every document of the split while the split holds at least two
+   classes (reason ``predicts one class (NAME) for all N validation documents``), or
 2. its main score does not beat the majority baseline's by at least ``MARGIN`` (0.02 absolute, in
    the main score's units, signed by ``bench.metrics.DIRECTION``) — reason
    ``main score macro_f1 0.2637 not above the majority baseline 0.2637 by margin 0.02``.
@@ -47,11 +55,11 @@ def majority_metrics(labels: Sequence[int], majority: int, label_names: list[str
 
 
 def judge(main_name: str, score: float, majority_score: float, pred: Sequence[int], labels: Sequence[int],
-          label_names: list[str], margin: float = MARGIN) -> str | None:
+          label_names: list[str], margin: float = MARGIN, split: str = "test") -> str | None:
     """The reason a result is degenerate (module docstring), or None when it is not."""
     predicted = sorted({int(p) for p in pred})
     if len(predicted) == 1 and len({int(y) for y in labels}) >= 2:
-        return f"predicts one class ({label_names[predicted[0]]}) for all {len(pred)} test documents"
+        return f"predicts one class ({label_names[predicted[0]]}) for all {len(pred)} {split} documents"
     if score is None or majority_score is None or math.isnan(score) or math.isnan(majority_score):
         return None
     if (score - majority_score) * DIRECTION.get(main_name, 1) < margin:
@@ -62,17 +70,29 @@ def judge(main_name: str, score: float, majority_score: float, pred: Sequence[in
 
 def quality_section(labels: Sequence[int], pred: Sequence[int], label_names: list[str], train_counts: Sequence[int],
                     main_name: str, metrics: dict[str, float], minority: int | None = None,
-                    margin: float = MARGIN) -> dict[str, Any]:
+                    margin: float = MARGIN, validation: tuple | None = None) -> dict[str, Any]:
     """A record's ``quality`` section from its test labels and predictions and the training class
-    counts; ``metrics`` are the cell's own test metrics (the majority's are computed for the same keys)."""
+    counts; ``metrics`` are the cell's own test metrics (the majority's are computed for the same keys).
+    ``validation`` = (labels, pred, main score) on the validation split: the flag is judged there
+    (module docstring); without it, on test (``basis: "test"``)."""
     majority = int(np.argmax(np.asarray(train_counts)))
     base = majority_metrics(labels, majority, label_names, minority)
     base = {k: v for k, v in base.items() if k in metrics} if metrics else base
     score, maj_score = metrics.get(main_name, math.nan), base.get(main_name, math.nan)
     reason = judge(main_name, score, maj_score, pred, labels, label_names, margin)
-    return {"majority_class": label_names[majority], "majority": base, "majority_score": maj_score,
-            "predicted_classes": len({int(p) for p in pred}), "margin": margin,
-            "degenerate": reason is not None, "reason": reason}
+    out = {"majority_class": label_names[majority], "majority": base, "majority_score": maj_score,
+           "predicted_classes": len({int(p) for p in pred}), "margin": margin, "basis": "test",
+           "degenerate": reason is not None, "reason": reason,
+           "test": {"degenerate": reason is not None, "reason": reason}}
+    if validation is not None:
+        v_labels, v_pred, v_score = validation
+        v_major = majority_metrics(v_labels, majority, label_names).get(main_name, math.nan)
+        v_reason = judge(main_name, v_score, v_major, v_pred, v_labels, label_names, margin, split="validation")
+        out["validation"] = {"main_score": v_score, "majority_score": v_major,
+                             "predicted_classes": len({int(p) for p in v_pred}),
+                             "degenerate": v_reason is not None, "reason": v_reason}
+        out.update(basis="validation", degenerate=v_reason is not None, reason=v_reason)
+    return out
 
 
 def quality_of_record(rec: dict[str, Any]) -> dict[str, Any] | None:

@@ -21,11 +21,11 @@ if TYPE_CHECKING:  # annotations only: reading records needs neither pandas nor 
     from bench.data.prepare import TaskData
     from bench.fit.base import FitResult
 
-SCHEMA_VERSION = 2  # 2: the quality section (bench.record.quality)
+SCHEMA_VERSION = 3  # 2: the quality section (bench.record.quality); 3: its flag judged on validation
 
 
 class RunRecord(TypedDict, total=False):
-    """The sections of a record (schema version 2). ``ok`` records have all but ``error``."""
+    """The sections of a record (schema version 3). ``ok`` records have all but ``error``."""
 
     schema_version: int
     cell_id: str  # computed once at planning (bench.run.ids)
@@ -69,7 +69,17 @@ def _v1_to_v2(rec: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-UPGRADES: dict[int, Any] = {1: _v1_to_v2}  # from_version -> function(record) -> record of from_version + 1
+def _v2_to_v3(rec: dict[str, Any]) -> dict[str, Any]:
+    """v3 judges the degenerate flag on validation; v2 stored no validation predictions, so its
+    test judgement stays, marked ``basis: "test"`` (and copied under ``quality.test``)."""
+    rec = {**rec, "schema_version": 3}
+    q = rec.get("quality")
+    if q is not None and "basis" not in q:
+        rec["quality"] = {**q, "basis": "test", "test": {"degenerate": q.get("degenerate"), "reason": q.get("reason")}}
+    return rec
+
+
+UPGRADES: dict[int, Any] = {1: _v1_to_v2, 2: _v2_to_v3}  # from_version -> function(record) -> record of from_version + 1
 
 
 def upgrade(rec: dict[str, Any], source: str = "record") -> dict[str, Any]:
@@ -143,7 +153,7 @@ def ok_record(cid: str, cell: Cell, data: TaskData, model: dict[str, Any], compo
         "model": model, "metrics": scored.metrics, "main_score": scored.metrics[data.spec.main_score],
         "quality": quality_section(test.labels, proba.argmax(axis=1), data.label_names,
                                    data.splits["train"].counts(k), data.spec.main_score, scored.metrics,
-                                   scored.minority),
+                                   scored.minority, validation=scored.validation),
         "per_class": per_class(test.labels, proba, data.label_names),
         "confusion_matrix": confusion(test.labels, proba, k),
         "roc_curves": roc_curves(test.labels, proba, data.label_names),
@@ -170,3 +180,5 @@ class Scored:
     minority: int  # index of the smallest non-empty training class
     adjustment: dict[str, Any] | None
     domains: dict[str, Any] | None  # per target domain, for cross-domain cells
+    # (labels, predictions, main score) on validation, the same adjustment applied: the quality flag
+    validation: tuple | None = None

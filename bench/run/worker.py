@@ -211,7 +211,8 @@ def _split_fit_phase(phases: dict[str, float], inner: dict[str, float]) -> None:
 
 
 def score(data: TaskData, strategy, fit: FitResult) -> Scored:
-    """The strategy's post-hoc adjustment of the test logits, then the test metrics."""
+    """The strategy's post-hoc adjustment of the test logits, then the test metrics; validation's
+    predictions under the same adjustment (the quality flag is judged on them)."""
     val, test = data.splits["validation"], data.splits["test"]
     train_counts = data.splits["train"].counts(data.num_labels)
     test_logits, adjustment = strategy.adjust(fit.val_logits, val.labels, fit.test_logits, train_counts)
@@ -223,7 +224,10 @@ def score(data: TaskData, strategy, fit: FitResult) -> Scored:
         from bench.data.domains import domain_metrics
 
         domains = domain_metrics(test, proba, data.label_names, data.spec.main_score, data.stats["domains"])
-    return Scored(proba, metrics, minority, adjustment, domains)
+    val_proba = softmax(strategy.adjust(fit.val_logits, val.labels, fit.val_logits, train_counts)[0])
+    val_score = classification_metrics(val.labels, val_proba, data.label_names)[data.spec.main_score]
+    return Scored(proba, metrics, minority, adjustment, domains,
+                  validation=(val.labels, val_proba.argmax(axis=1), val_score))
 
 
 _EMIT: Callable[[str, str], None] | None = None  # (cell_id, phase) -> None, set per worker process
