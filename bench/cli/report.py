@@ -74,8 +74,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -> dict:
-    """axis -> AxisView: the one ``--axis`` asks for (its errors are the user's), or, for an HTML
-    site, every axis with two or more values (an axis without its default reference is noted)."""
+    """axis -> AxisView: the one ``--axis`` asks for (its errors are the user's), or, for an output
+    folder (an HTML site, a table with its plots), every axis with two or more values (an axis
+    without its default reference is noted): each gets a forest plot."""
     from bench.errors import BenchError
     from bench.report.axis import build_axis, varying_axes
 
@@ -85,7 +86,8 @@ def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -
     if args.axis:
         return {args.axis: view(args.axis, args.reference)}
     views = {}
-    for axis in varying_axes(res) if args.format == "html" else []:
+    folder = args.out is not None and _is_folder(Path(args.out), args.format)
+    for axis in varying_axes(res) if folder else []:
         try:
             views[axis] = view(axis)
         except BenchError as err:
@@ -105,7 +107,7 @@ def _write_folder(res, board, tmp: Path, fmt: str, title: str, views: dict, view
     if fmt == "html":
         site.write_site(res, board, tmp, index, title, drawn)
         return
-    listed = [src for entry in index["tasks"].values() for src in entry.values()]
+    listed = [*(plot for _, plot in drawn.values()), *(src for entry in index["tasks"].values() for src in entry.values())]
     if view is not None:
         text = axis_tables.render(view, fmt, title, plot=drawn[view.axis][1] if fmt == "md" else None)
     else:
@@ -141,6 +143,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                 "degenerate": deg[b["config_id"]]},
                           "bootstrap": boot, "mcnemar": mc}, indent=1))
         return 0
+    from bench.report.tables import p_text
+
     better = "higher" if DIRECTION.get(metric, 1) > 0 else "lower"
     level = round(100 * (1 - args.alpha))
     verdict = (f"{boot['better']} is significantly better" if boot["significant"]
@@ -150,11 +154,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         d = deg[row["config_id"]]
         mark = f"  DEGENERATE ({d['seeds']}/{d['of']} seeds): {d['reason']}" if d["seeds"] else ""
         print(f"{name}: {row['task']} · {row['config']}  [{row['config_id']}, {len(recs)} seed(s)]  {metric} {mean:.4f} on the paired seeds{mark}")
-    print(f"A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, {boot['ci_high']:+.4f}]  p={boot['p_value']:.3g}"
-          f"  (paired bootstrap: {boot['n_docs']} test documents x {boot['n_seeds']} seed pair(s), "
-          f"{boot['resamples']} resamples) -> {verdict}")
-    print(f"McNemar ({mc['method']}, pooled over {mc['n_seeds']} seed pair(s)): A-only correct {mc['a_only_correct']}, "
-          f"B-only correct {mc['b_only_correct']}, statistic {mc['statistic']:.3f}, p={mc['p_value']:.3g}")
+    print(f"{metric}, paired bootstrap: A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, "
+          f"{boot['ci_high']:+.4f}]  {p_text(boot['p_value'], 'p')}  ({boot['n_docs']} test documents x "
+          f"{boot['n_seeds']} seed pair(s), {boot['resamples']} resamples) -> {verdict}")
+    print(f"accuracy (which documents each gets right), McNemar ({mc['method']}, pooled over {mc['n_seeds']} seed "
+          f"pair(s)): A-only correct {mc['a_only_correct']}, B-only correct {mc['b_only_correct']}, statistic "
+          f"{mc['statistic']:.3f}, {p_text(mc['p_value'], 'p')}")
     return 0
 
 

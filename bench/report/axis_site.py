@@ -25,7 +25,7 @@ def _row(r) -> str:
                 f"{_num(r.mean_value)}{_num(r.mean_reference)}{_num(r.diff, sign=True)}{_num(None)}{_num(None)}"
                 f"<td>—</td>{_num(None)}</tr>")
     task = f"{POOLED} ({int(r.n_tasks)} tasks)" if r.task == POOLED else r.task
-    cls = "best" if r.task == POOLED and r.significant else ""
+    cls = "best" if axis_tables.headline(r) and r.significant else ""
     ci = f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
     deg = f'<span class="deg">{int(r.degenerate_pairs)} {DEGENERATE}</span>' if r.degenerate_pairs else "0"
     return (f'<tr class="{cls}"><td>{escape(str(r.value))}</td><td>{escape(task)}</td>{_num(r.n_pairs, 0)}'
@@ -42,7 +42,7 @@ def axis_html(view: AxisView, plot: str | None) -> str:
              (f"{view.metric} ({view.reference})", "num"), (f"Δ vs {view.reference}", "num"), ("CI", "num"),
              ("p", "num"), ("W/T/L", "text"), ("degenerate pairs", "num")]
     th = "".join(f'<th data-type="{t}" scope="col">{escape(h)}</th>' for h, t in heads)
-    rows = "\n".join(_row(r) for r in view.rows.itertuples())
+    rows = "\n".join(_row(r) for r in axis_tables.shown(view).itertuples())
     parts = ['<p><a href="index.html">← leaderboard</a></p>',
              f"<h1>Axis {escape(view.axis)}: each value vs {escape(view.reference)}</h1>",
              f'<p class="legend">{escape(axis_tables.legend(view))} Click a column header to sort.</p>']

@@ -31,6 +31,15 @@ def _num(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def p_text(v, prefix: str = "") -> str:
+    """A p-value, one way everywhere: ``<0.001`` below 0.001, else 3 decimals (``0.004``), never ``0``;
+    ``prefix="p"`` gives ``p<0.001`` / ``p=0.004``."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    text = "<0.001" if v < 0.001 else f"{v:.3f}"
+    return f"{prefix}{text}" if not prefix or text.startswith("<") else f"{prefix}={text}"
+
+
 def _key(values) -> str:
     return " / ".join(str(v) for v in values)
 
@@ -68,20 +77,40 @@ def pivot(board: Board) -> tuple[list[str], list[list[str]]]:
     """Rows x column keys, plus each row's mean win rate (tasks it rests on), mean rank and overall
     rank (only rows compared on >= 2 columns), and the majority-class baseline row last."""
     cols = board.col_keys()
-    headers = [*board.rows, *(_key(ck) for ck in cols), "mean win rate (tasks)", "mean rank", "overall rank"]
+    ranked = has_overall(board)  # no row rests on >= 2 columns: the three columns would be "—" everywhere
+    headers = [*board.rows, *(_key(ck) for ck in cols), *(["mean win rate (tasks)", "mean rank", "overall rank"]
+                                                          if ranked else [])]
     ov = board.overall.set_index(board.rows)
     out, order = [], []
     for rk in board.row_keys():
         g = board.cells[key_mask(board.cells, board.rows, rk)]
         by_col = {tuple(r[board.cols]): r for _, r in g.iterrows()}
         o = ov.loc[rk if len(rk) > 1 else rk[0]]
-        out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), *overall_text(o)])
+        out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), *(overall_text(o) if ranked else ())])
         ranks = g["rank"].dropna()  # unranked rows: by their mean rank in the columns they have
         order.append((math.isnan(o["overall_rank"]), o["overall_rank"] if o["overall_rank"] == o["overall_rank"] else 0,
                       float(ranks.mean()) if len(ranks) else math.inf))
     out = [row for _, row in sorted(zip(order, out, strict=True), key=lambda t: t[0])]
     base = baseline_row(board, len(headers))
     return headers, out + ([base] if base else [])
+
+
+def has_overall(board: Board) -> bool:
+    """Whether any row has an overall rank (a win rate resting on >= 2 columns)."""
+    return bool(len(board.overall)) and bool(board.overall["overall_rank"].notna().any())
+
+
+def tie_groups(board: Board) -> list[str]:
+    """Per column, in words: the best configuration and those not significantly different from it."""
+    out = []
+    for ck in board.col_keys():
+        g = board.cells[key_mask(board.cells, board.cols, ck) & (board.cells["status"] == "ok")]
+        best = [_key(r) for r in g.loc[g["best"].astype(bool), board.rows].itertuples(index=False)]
+        tied = [_key(r) for r in g.loc[g["tie_best"].apply(lambda v: v is True), board.rows].itertuples(index=False)]
+        if best:
+            out.append(f"{_key(ck)}: best {', '.join(best)}; not significantly different from the best: "
+                       f"{', '.join(tied) if tied else 'none'}.")
+    return out
 
 
 def details(board: Board) -> tuple[list[str], list[list[str]]]:
@@ -94,7 +123,7 @@ def details(board: Board) -> tuple[list[str], list[list[str]]]:
         ci = "—" if math.isnan(c["ci_low"]) else f"[{_num(c['ci_low'])}, {_num(c['ci_high'])}]" + (
             " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         mean = BOLD_ON + _num(c["mean"]) + BOLD_OFF if c["best"] else _num(c["mean"]) + (" ≈" if c["tie_best"] is True else "")
-        p = "best" if c["best"] else "<0.001" if c["p_vs_best"] < 0.001 else _num(c["p_vs_best"])
+        p = "best" if c["best"] else p_text(c["p_vs_best"])
         deg = f"yes ({int(c['degenerate_seeds'])}/{int(c['n'])} seeds): {c['degenerate_reason']}" if c["degenerate"] else ""
         row = [*(str(c[k]) for k in board.cols), *(str(c[k]) for k in board.rows)]
         if "config" not in board.rows:
@@ -153,7 +182,9 @@ def legend(board: Board) -> str:
 def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
     pointers = [f"- `bench report --axis {a}` compares the {a} values paired (configurations that differ only "
                 f"in {a}, paired bootstrap)" for a in board.axes]
+    ties = tie_groups(board)
     parts = [f"# {title}", "", legend(board), "", "## Leaderboard", "", table(*pivot(board), "md"), "",
+             *([*(f"- {t}" for t in ties), ""] if ties else []),
              *([*pointers, ""] if pointers else []), "## Per configuration", "", table(*details(board), "md"), "",
              "## Cost-normalised view", "",
              "Quality next to training cost; × cheapest = train seconds relative to the cheapest configuration "
