@@ -84,7 +84,7 @@ def roc_config(recs: list[dict], title: str, path: Path) -> None:
     ax.plot(GRID, macro, lw=2.5, c="black", label=f"macro (AUC {_auc(macro):.3f})")
     _diagonal(ax)
     _title(ax, f"{title}\nROC, one-vs-rest, mean of {len(recs)} seed(s)", 8)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="best")
     _save(fig, path)
 
 
@@ -96,7 +96,7 @@ def roc_task(task: str, configs: list[tuple[str, list[dict]]], path: Path) -> No
         ax.plot(GRID, macro, lw=1.5, label=f"{label} (AUC {_auc(macro):.3f})")
     _diagonal(ax)
     _title(ax, f"{task}: macro ROC per configuration (mean over seeds)")
-    ax.legend(fontsize=6, loc="upper left")
+    ax.legend(fontsize=6, loc="best")
     _save(fig, path)
 
 
