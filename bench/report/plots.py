@@ -51,9 +51,9 @@ def _auc(tpr: np.ndarray) -> float:
     return float(trapezoid(tpr, GRID))
 
 
-def _title(ax, text: str, fontsize: float = 9) -> None:
-    """A title wrapped to the axes' figure width (about 0.55 em per character), never cut."""
-    width = ax.figure.get_figwidth() * 72 / (0.55 * fontsize)
+def _title(ax, text: str, fontsize: float = 9, inches: float | None = None) -> None:
+    """A title wrapped to ``inches`` (default: the figure's width; about 0.55 em per character), never cut."""
+    width = (inches or ax.figure.get_figwidth()) * 72 / (0.55 * fontsize)
     lines = [textwrap.fill(line, max(int(width), 20)) for line in text.split("\n")]
     ax.set_title("\n".join(lines), fontsize=fontsize)
 
@@ -129,7 +129,9 @@ def f1_heatmap(task: str, configs: list[tuple[str, list[dict]]], path: Path) -> 
     classes = list(scores[0][0])
     m = np.array([[np.nan if (v := mean_applicable(s[k]["f1"] for s in ss)) is None else v for k in classes]
                   for ss in scores])
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(classes), 1.4 + 0.35 * len(configs)))
+    labels = 0.05 * max(len(lab) for lab, _ in configs)  # inches the row labels take at fontsize 6
+    cells = max(0.9 * len(classes), 2.4)
+    fig, ax = plt.subplots(figsize=(labels + cells + 1.2, 1.6 + 0.35 * len(configs)))
     im = ax.imshow(np.ma.masked_invalid(m), cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right", fontsize=7)
     ax.set_yticks(range(len(configs)), [lab for lab, _ in configs], fontsize=6)
@@ -139,7 +141,7 @@ def f1_heatmap(task: str, configs: list[tuple[str, list[dict]]], path: Path) -> 
             ax.text(j, i, "n/a" if na else f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
                     c="black" if na or m[i, j] >= 0.6 else "white")
     fig.colorbar(im, ax=ax, fraction=0.04)
-    _title(ax, f"{task}: per-class F1 (mean over seeds)", 8)
+    _title(ax, f"{task}: per-class F1 (mean over seeds)", 8, inches=cells)
     _save(fig, path)
 
 
