@@ -173,10 +173,11 @@ def legend(board: Board) -> str:
             f"(paired bootstrap over test documents and seeds, 95%). {DEGENERATE}: a seed predicts one class "
             f"or does not beat the majority-class baseline; ranked after every other configuration, never "
             f"bold. 95% CI: bootstrap over documents and seeds (inside the metric's range). missing: planned "
-            f"but never run; not planned: excluded by the matrix; failed: only failed runs. Mean win rate: "
-            f"share of head-to-head comparisons won per column, averaged (HELM), over configurations present "
-            f"in >= 2 columns, with the number of columns it rests on; overall rank by it, only when it rests "
-            f"on >= 2. {board.plan_note}".rstrip())
+            f"but never run; not planned: excluded by the matrix; failed: only failed runs. "
+            + ("Mean win rate: share of head-to-head comparisons won per column, averaged (HELM), over "
+               "configurations present in >= 2 columns, with the number of columns it rests on; overall rank "
+               "by it, only when it rests on >= 2. " if has_overall(board) else "")
+            + board.plan_note).rstrip()
 
 
 def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
