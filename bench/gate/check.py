@@ -42,6 +42,7 @@ from bench.gate.baseline import (
 )
 from bench.gate.calibrate import MAX_SPREAD, NAME, calibrate
 from bench.metrics import DIRECTION
+from bench.report.tables import p_text
 
 
 @dataclass
@@ -134,7 +135,7 @@ def quality_row(base: dict, cid: str, b: dict, n: dict, now_recs: list[dict], me
     significant = p < alpha
     row.verdict = "REGRESSION" if significant else "noise"
     row.failing = significant
-    row.evidence = f"drop > tol {tol:g}; {how} p={p:.3g} {'<' if significant else '≥'} {alpha:g}"
+    row.evidence = f"drop > tol {tol:g}; {how} {p_text(p, 'p')} {'<' if significant else '≥'} {alpha:g}"
     return row
 
 
