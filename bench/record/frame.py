@@ -55,7 +55,9 @@ def frame_of(records: list[dict], source: str | Path = "records"):
     for rec in records:
         cell = rec["cell"]
         row = {
-            "cell_id": rec["cell_id"], "status": rec["status"], "task": cell["task"], "model": cell["model"],
+            "cell_id": rec["cell_id"], "status": rec["status"],
+            "task": (rec.get("task") or {}).get("name") or cell["task"],  # a task file: its name, not its path
+            "model": cell["model"],
             "method": label(cell["method"], cell.get("method_params") or {}),
             "imbalance": label(cell["imbalance"], cell.get("imbalance_params") or {}),
             "context": label(cell["context"], cell.get("context_params") or {}),

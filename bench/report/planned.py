@@ -34,14 +34,17 @@ class Planned:
 
 
 def planned_from(path: str | Path) -> Planned:
-    """Expand a matrix file (its excludes dropped, includes added) into the report's frame rows."""
-    from bench.components import axis_types
+    """The matrix file's cells as the runner plans them (bench.run.plan.expand_planned: recipe and
+    precision resolved, so their configurations match the records'), as the report's frame rows."""
+    from bench.run.plan import expand_planned
     from bench.spec.matrix import load_matrix
+    from bench.spec.task import get_task
 
     spec = load_matrix(path)
-    cells = spec.expand(axis_types())
-    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict()}
-                      for i, c in enumerate(cells)], path)
+    cells = [p.cell for p in expand_planned(spec)]
+    names = {t: get_task(t).name for t in {c.task for c in cells}}  # a task file is labelled by its name
+    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict(),
+                       "task": {"name": names[c.task]}} for i, c in enumerate(cells)], path)
     return Planned([spec.name], frame)
 
 

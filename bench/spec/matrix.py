@@ -28,11 +28,13 @@ Order is deterministic: tasks, models, methods, adapt, imbalance, context, max_l
 from __future__ import annotations
 
 import itertools
+import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from bench.errors import ConfigError
 from bench.spec.cell import TRAIN_FIELDS, Cell, TrainParams
@@ -45,6 +47,7 @@ FIELD = {"tasks": "task", "models": "model", "methods": "method", "adapt": "adap
 COMPONENT_AXES = {"methods", "adapt", "imbalance", "context"}
 BUDGET_FIELDS = {"limit_train", "limit_eval", "epochs"}
 Named = tuple[str, tuple[tuple[str, Any], ...]]  # hashable (name, sorted params)
+_MODEL_CONTEXT = "<the model's default>"  # the context axis of a matrix that sets none
 
 
 AxisTypes = dict[str, ParamTypes]  # component axis -> declared parameter types (bench.components.axis_types)
@@ -100,6 +103,7 @@ class MatrixSpec(_Strict):
     track: Literal["mlflow"] | None = None
     report_to: list[str] = Field(default_factory=list)
     path: str | None = Field(None, exclude=True)
+    _model_context: Callable[[str], str] | None = PrivateAttr(None)
 
     @field_validator("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds",
                      "extra_metrics", "report_to", mode="before")
@@ -111,17 +115,21 @@ class MatrixSpec(_Strict):
         values = getattr(self, name)
         return [_named(v, (types or {}).get(name)) for v in values] if name in COMPONENT_AXES else list(values)
 
-    def expand(self, types: AxisTypes | None = None) -> list[Cell]:
+    def expand(self, types: AxisTypes | None = None, model_context: Callable[[str], str] | None = None) -> list[Cell]:
         """Every cell of the matrix, in a deterministic order, duplicates dropped. ``types``
-        (bench.components.axis_types()) coerces ``NAME:k=v`` values by declared field type."""
+        (bench.components.axis_types()) coerces ``NAME:k=v`` values by declared field type. A matrix
+        without ``context`` gives each model ``model_context(model)`` (as ``bench run``), else head."""
         self._check_keys()
         axes = {a: self.axis(a, types) for a in AXES}
+        if model_context is not None and "context" not in self.model_fields_set:
+            axes["context"] = [(_MODEL_CONTEXT, ())]  # filled per model in _point
+            self._model_context = model_context
         rules = [_rule(r, f"exclude[{i}]", types) for i, r in enumerate(self.exclude)]
         overrides = [(_rule(o.match, f"overrides[{i}].match", types), o) for i, o in enumerate(self.overrides)]
         base_train = {**self.train, **self.budget}
         cells: dict[tuple, Cell] = {}
         for combo in itertools.product(*(axes[a] for a in AXES)):
-            point = dict(zip(AXES, combo, strict=True))
+            combo, point = self._point(combo)
             if not any(_matches(r, point) for r in rules):
                 self._add(cells, combo, point, base_train, overrides)
         for i, inc in enumerate(self.include):
@@ -130,8 +138,14 @@ class MatrixSpec(_Strict):
             domains = (inc.get("train_domains"), inc.get("eval_domains"))
             sub = {a: extra.get(a, axes[a]) for a in AXES}
             for combo in itertools.product(*(sub[a] for a in AXES)):
-                self._add(cells, combo, dict(zip(AXES, combo, strict=True)), train, overrides, domains)
+                self._add(cells, *self._point(combo), train, overrides, domains)
         return list(cells.values())
+
+    def _point(self, combo: tuple) -> tuple[tuple, dict]:
+        point = dict(zip(AXES, combo, strict=True))
+        if point["context"][0] == _MODEL_CONTEXT and self._model_context is not None:  # the model's own
+            point["context"] = (self._model_context(point["models"]), ())
+        return tuple(point[a] for a in AXES), point
 
     def _add(self, cells: dict[tuple, Cell], combo: tuple, point: dict, train: dict, overrides: list,
              domains: tuple = (None, None)) -> None:
@@ -224,9 +238,17 @@ def _matches(rule: dict[str, list], point: dict) -> bool:
 
 
 def load_matrix(path: str | Path) -> MatrixSpec:
+    """A matrix file; its task files resolve from the working directory, else next to the matrix."""
     from bench.spec.yaml import load_yaml_model
+    spec = load_yaml_model(path, "matrix", MatrixSpec)
+    return spec.model_copy(update={"tasks": [task_path(t, Path(path).parent) for t in spec.tasks]})
 
-    return load_yaml_model(path, "matrix", MatrixSpec)
+
+def task_path(task: str, base: Path) -> str:
+    """A task file missing from the working directory but next to the matrix (``base``): its path."""
+    if not task.endswith((".yaml", ".yml")) or Path(task).is_file() or not (base / task).is_file():
+        return task
+    return os.path.relpath(base / task)
 
 
 def only_filter(expr: str) -> list[tuple[str, bool, list]]:
