@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bench.cli.ecosystem import add_ecosystem_args, finish_from_args, report_to_from_args
-from bench.cli.run_flags import budget_from_args, dry_run_cell, with_axis_flags, with_speed_flags
+from bench.cli.run_flags import dry_run_cell, matrix_overrides, with_speed_flags  # noqa: F401 - re-exported
 from bench.errors import BenchError, ConfigError
 from bench.fit.options import ATTN
 from bench.run.cost import estimate
@@ -208,6 +208,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from bench.run.progress import MatrixProgress, print_dry_run, print_outcome
     from bench.run.quiet import quiet
     from bench.spec.matrix import load_matrix
+    from bench.spec.matrix_overrides import with_overrides
 
     if args.save_model:
         raise ConfigError("bench run: --save-model works with one cell (--task), not with --matrix")
@@ -215,11 +216,12 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be >= 1 (got {args.workers})")
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray")
-    spec = with_speed_flags(with_axis_flags(load_matrix(args.matrix), args), speed_from_args(args),
-                            budget_from_args(args))
+    overrides = matrix_overrides(args, speed_from_args(args))
+    spec = with_overrides(load_matrix(args.matrix), overrides)
     report_to_from_args(args, spec)
     finish = finish_from_args(args, spec, experiment=spec.name)
     plan = plan_matrix(spec, args.out, only=args.only)
+    plan.overrides = overrides  # named in every record's matrix section: the report plans the same cells
     if args.dry_run:
         estimates, basis = estimate(plan)
         print_dry_run(plan, estimates, basis, args.retry_failed)

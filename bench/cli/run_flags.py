@@ -5,32 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.run.cost import estimate
+from bench.spec.matrix_overrides import with_overrides
 
 
-def with_speed_flags(spec, speed: dict, budget: dict | None = None):
-    """``--precision`` / ``--[no-]group-by-length`` (and ``--epochs`` / ``--limit-train`` /
-    ``--limit-eval``: ``budget``) on a matrix win over the file: they are set in its ``train`` (budget:
-    ``budget``) and in every override's and include's training parameters (so enter every cell id)."""
-    budget = budget or {}
-    if not speed and not budget:
-        return spec
-    both = {**speed, **budget}
-    overrides = [o.model_copy(update={"train": {**o.train, **both}}) for o in spec.overrides]
-    include = [{**inc, "train": {**inc.get("train", {}), **both}} if "train" in inc else inc for inc in spec.include]
-    train = {k: v for k, v in {**spec.train, **speed}.items() if k not in budget}
-    return spec.model_copy(update={"train": train, "budget": {**spec.budget, **budget}, "overrides": overrides,
-                                   "include": include})
+def with_speed_flags(spec, speed: dict):
+    """``--precision`` / ``--[no-]group-by-length`` on a matrix win over the file (every cell id)."""
+    return with_overrides(spec, {"train": speed})
 
 
-def budget_from_args(args) -> dict:
-    return {k: v for k in ("epochs", "limit_train", "limit_eval") if (v := getattr(args, k, None)) is not None}
-
-
-def with_axis_flags(spec, args):
-    """``--task`` / ``--model`` given with ``--matrix`` replace the matrix's tasks / models (its
-    includes still add theirs), e.g. a reference matrix on the user's own task file."""
-    update = {k: [v] for k, v in (("tasks", args.task), ("models", args.model)) if v}
-    return spec.model_copy(update=update) if update else spec
+def matrix_overrides(args, speed: dict) -> dict:
+    """The matrix overrides ``bench run --matrix`` flags ask for: ``--task`` / ``--model`` replace the
+    matrix's tasks / models (e.g. a reference matrix on the user's own task file), ``--epochs`` /
+    ``--limit-train`` / ``--limit-eval`` its budget, the speed flags its training parameters."""
+    budget = {k: v for k in ("epochs", "limit_train", "limit_eval") if (v := getattr(args, k, None)) is not None}
+    out = {"tasks": [args.task] if args.task else None, "models": [args.model] if args.model else None,
+           "train": speed, "budget": budget}
+    return {k: v for k, v in out.items() if v}
 
 
 def dry_run_cell(planned, out: str, retry_failed: bool) -> None:

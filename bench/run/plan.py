@@ -27,6 +27,7 @@ class MatrixPlan:
     state: dict[str, str]  # cell_id -> "ok" | "failed" | "todo"
     records: dict[str, dict] = field(default_factory=dict)  # existing records of this matrix
     path: str | None = None  # the matrix file (absolute), named in every record with the matrix name
+    overrides: dict = field(default_factory=dict)  # command-line overrides (bench.spec.matrix_overrides), named too
 
     def todo(self, retry_failed: bool) -> list[int]:
         runnable = {"todo", "failed"} if retry_failed else {"todo"}

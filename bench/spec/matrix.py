@@ -6,10 +6,8 @@ tasks: [bbc-news, drugs-sentiment]
 models: [minilm-l6]
 methods: [full]                       # names, 'name:k=v,...' or {name, params}
 imbalance: [none, {name: focal, params: {gamma: 2}}]
-context: [head, head_tail]
-max_length: [128]
+context: [head, head_tail]             # unset: each model's own (transformers head, TF-IDF full)
 seeds: [0, 1]
-adapt: [none]
 train: {learning_rate: 1e-4}          # shared training parameters
 budget: {limit_train: 320, limit_eval: 200, epochs: 2}
 overrides:                             # later entries win
@@ -17,7 +15,7 @@ overrides:                             # later entries win
 exclude:                               # a cell matching every key of a rule is dropped
   - {task: bbc-news, imbalance: [focal]}
 include:                               # extra cells; unspecified axes take the matrix's axis
-  - {task: bbc-news, model: tfidf-logreg, context: full}   # TF-IDF reads whole texts
+  - {task: bbc-news, model: tfidf-logreg, context: full, max_length: 512}
   - {method: probe, train_domains: [Acne]}                  # an include may set its own domains
 ```
 
@@ -142,9 +140,8 @@ class MatrixSpec(_Strict):
         return list(cells.values())
 
     def _point(self, combo: tuple) -> tuple[tuple, dict]:
-        point = dict(zip(AXES, combo, strict=True))
-        if point["context"][0] == _MODEL_CONTEXT and self._model_context is not None:  # the model's own
-            point["context"] = (self._model_context(point["models"]), ())
+        if (point := dict(zip(AXES, combo, strict=True)))["context"][0] == _MODEL_CONTEXT and self._model_context:
+            point["context"] = (self._model_context(point["models"]), ())  # the model's own
         return tuple(point[a] for a in AXES), point
 
     def _add(self, cells: dict[tuple, Cell], combo: tuple, point: dict, train: dict, overrides: list,
@@ -168,11 +165,9 @@ class MatrixSpec(_Strict):
             bad = sorted(set(keys) - allowed)
             if bad:
                 from bench.registry import suggest
-
                 raise ConfigError(f"{self._where()}: {where}: unknown training parameter {bad[0]!r}"
                                   f"{suggest(bad[0], sorted(allowed))}")
-        both = sorted(set(self.train) & set(self.budget))
-        if both:
+        if both := sorted(set(self.train) & set(self.budget)):
             raise ConfigError(f"{self._where()}: {both[0]!r} is set in both train and budget")
 
     def _where(self) -> str:
@@ -238,15 +233,20 @@ def _matches(rule: dict[str, list], point: dict) -> bool:
 
 
 def load_matrix(path: str | Path) -> MatrixSpec:
-    """A matrix file; its task files resolve from the working directory, else next to the matrix."""
+    """A matrix file; its task files (axis and rules) resolve from the working directory, else next to it."""
     from bench.spec.yaml import load_yaml_model
-    spec = load_yaml_model(path, "matrix", MatrixSpec)
-    return spec.model_copy(update={"tasks": [task_path(t, Path(path).parent) for t in spec.tasks]})
+
+    spec, base = load_yaml_model(path, "matrix", MatrixSpec), Path(path).parent
+    fix = lambda r: {k: ([task_path(t, base) for t in v] if isinstance(v, list) else task_path(v, base))  # noqa: E731
+                     if k in ("task", "tasks") else v for k, v in r.items()}
+    return spec.model_copy(update={"tasks": [task_path(t, base) for t in spec.tasks], "include": list(map(fix, spec.include)),
+                                   "exclude": list(map(fix, spec.exclude)),
+                                   "overrides": [o.model_copy(update={"match": fix(o.match)}) for o in spec.overrides]})
 
 
-def task_path(task: str, base: Path) -> str:
+def task_path(task: Any, base: Path) -> Any:
     """A task file missing from the working directory but next to the matrix (``base``): its path."""
-    if not task.endswith((".yaml", ".yml")) or Path(task).is_file() or not (base / task).is_file():
+    if not str(task).endswith((".yaml", ".yml")) or Path(task).is_file() or not (base / task).is_file():
         return task
     return os.path.relpath(base / task)
 

@@ -39,7 +39,7 @@ def load_yaml_model(path: str | Path, kind: str, model: type[M]) -> M:
 
 
 def _first_error(err: ValidationError, model: type[BaseModel] | None = None) -> str:
-    e = err.errors()[0]
+    e = next((e for e in err.errors() if e["type"] == "extra_forbidden"), err.errors()[0])  # a misspelt key first
     loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-")) or "<root>"
     if e["type"] == "extra_forbidden":
         if model is not None and len(e["loc"]) == 1:  # a misspelt top-level key: did you mean ...?
