@@ -122,7 +122,7 @@ def test_did_you_mean_and_row_numbers(tmp_path, csv_task, capsys):
     bad_col = csv_task(balanced_rows(5), name="c1", extra="", fname="c1.csv")
     bad_col.write_text(bad_col.read_text().replace("text_column: text", "text_column: txt"))
     code, _, err = bench(capsys, "data", bad_col)
-    assert code == 2 and "column 'txt' not found in c1.csv; did you mean 'text'? (columns: text, label" in err
+    assert code == 2 and "column 'txt' not found in c1.csv; did you mean 'text'? (columns: text, label)" in err
     rows = balanced_rows(5) + [("an odd one", "x")]
     labelled = csv_task(rows, name="c2", extra="label_names: [a, b]\n", fname="c2.csv")
     code, _, err = bench(capsys, "data", labelled)

@@ -31,9 +31,9 @@ def dry_run_cell(planned, out: str, retry_failed: bool) -> None:
     from bench.run.progress import print_dry_run
 
     records = scan(Path(out), {planned.cell_id})
-    plan = MatrixPlan("(one cell)", Path(out), [planned.cell], [planned.cell_id], [planned.precision],
+    plan = MatrixPlan("one cell", Path(out), [planned.cell], [planned.cell_id], [planned.precision],
                       {planned.cell_id: records.get(planned.cell_id, {}).get("status", "todo")}, records)
     print(f"cell {planned.cell_id} (precision {planned.precision}): "
           f"{json.dumps(planned.cell.to_dict(), sort_keys=True)}")
     estimates, basis = estimate(plan)
-    print_dry_run(plan, estimates, basis, retry_failed)
+    print_dry_run(plan, estimates, basis, retry_failed, title="one cell (dry run: nothing runs, nothing is written)")

@@ -150,7 +150,7 @@ def _clean(spec: TaskSpec, split: str, df: pd.DataFrame, stats: dict) -> pd.Data
     for col in (spec.text_column, spec.label_column, spec.domain_column):
         if col is not None and col not in df.columns:
             raise DataError(f"task {spec.name!r}: column {col!r} not found in {_where(spec, split)}"
-                            f"{suggest(col, [c for c in df.columns if c != ROW])}".replace("choices:", "columns:"))
+                            f"{suggest(col, [c for c in df.columns if c != ROW and (c != 'id' or not df.attrs.get('bench_ids'))])}".replace("choices:", "columns:"))
     out = pd.DataFrame({"id": df["id"].astype(str), "text": df[spec.text_column], "label": df[spec.label_column]})
     if ROW in df.columns:
         out[ROW] = df[ROW]

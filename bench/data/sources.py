@@ -121,6 +121,7 @@ def _load_files(spec: TaskSpec, src: FilesSource) -> dict[str, pd.DataFrame]:
         df[ROW] = range(2 if fmt == "csv" else 1, len(df) + (2 if fmt == "csv" else 1))  # the file's line (CSV: header)
         if "id" not in df.columns:
             df["id"] = [f"{split}-{i}" for i in range(len(df))]
+            df.attrs["bench_ids"] = True  # not the file's own column (error messages list the file's)
         out[split] = df
     return out
 
