@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench.record.frame import config_id, config_label, mean_std
+from bench.record.frame import config_id, config_label, mean_std, task_name
 from bench.record.quality import degenerate_mark, majority_rows
 from bench.spec.named import label
 
@@ -135,7 +135,7 @@ def leaderboard(records: list[dict]) -> dict[str, list[dict]]:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for rec in records:
         if rec.get("status") == "ok":
-            groups[(rec["cell"]["task"], config_id(rec["cell"]))].append(rec)
+            groups[(task_name(rec), config_id(rec["cell"]))].append(rec)
     board: dict[str, list[dict]] = defaultdict(list)
     for (task, _), recs in groups.items():
         n, mean, sd = mean_std(r["main_score"] for r in recs)
