@@ -16,6 +16,11 @@ from bench.record.io import iter_records
 from bench.spec.named import label
 
 
+def task_name(rec: dict) -> str:
+    """The task as reports label it: its ``name`` (a task file's, not its path), else the cell's task."""
+    return (rec.get("task") or {}).get("name") or rec["cell"]["task"]
+
+
 def config_of(cell: dict) -> dict:
     c = dict(cell)
     c.pop("seed", None)
@@ -55,7 +60,9 @@ def frame_of(records: list[dict], source: str | Path = "records"):
     for rec in records:
         cell = rec["cell"]
         row = {
-            "cell_id": rec["cell_id"], "status": rec["status"], "task": cell["task"], "model": cell["model"],
+            "cell_id": rec["cell_id"], "status": rec["status"],
+            "task": task_name(rec),
+            "model": cell["model"],
             "method": label(cell["method"], cell.get("method_params") or {}),
             "imbalance": label(cell["imbalance"], cell.get("imbalance_params") or {}),
             "context": label(cell["context"], cell.get("context_params") or {}),

@@ -33,15 +33,19 @@ class Planned:
         return self.frame[keep][["task", "config", "seed", "config_id"]].reset_index(drop=True)
 
 
-def planned_from(path: str | Path) -> Planned:
-    """Expand a matrix file (its excludes dropped, includes added) into the report's frame rows."""
-    from bench.components import axis_types
+def planned_from(path: str | Path, overrides: dict | None = None) -> Planned:
+    """The matrix file's cells (with the run's command-line ``overrides``) as the runner plans them
+    (bench.run.plan.expand_planned: recipe and precision resolved, so they match the records')."""
+    from bench.run.plan import expand_planned
     from bench.spec.matrix import load_matrix
+    from bench.spec.matrix_overrides import with_overrides
+    from bench.spec.task import get_task
 
-    spec = load_matrix(path)
-    cells = spec.expand(axis_types())
-    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict()}
-                      for i, c in enumerate(cells)], path)
+    spec = with_overrides(load_matrix(path), overrides)
+    cells = [p.cell for p in expand_planned(spec)]
+    names = {t: get_task(t).name for t in {c.task for c in cells}}  # a task file is labelled by its name
+    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict(),
+                       "task": {"name": names[c.task]}} for i, c in enumerate(cells)], path)
     return Planned([spec.name], frame)
 
 
@@ -60,7 +64,7 @@ def resolve_plan(res: RecordSet, matrix: str | None) -> tuple[Planned | None, st
         if path is None:
             return None, f"planned cells: unknown (matrix {m.get('name')!r} of the records not found; give --matrix FILE)"
         try:
-            p = planned_from(path)
+            p = planned_from(path, m.get("overrides"))
         except BenchError as err:  # the file changed since the run: the report goes on without a plan
             return None, f"planned cells: unknown (matrix file {path}: {err}; give --matrix FILE)"
         parts.append(p.frame)

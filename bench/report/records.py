@@ -62,9 +62,11 @@ class RecordSet:
         return float(np.mean(vals)) if vals else float("nan")
 
     def matrices(self) -> list[dict]:
-        """The distinct ``matrix`` sections ({name, path}) the runner wrote into the records."""
-        seen = {tuple(sorted(m.items())) for r in self.records.values() if isinstance(m := r.get("matrix"), dict)}
-        return [dict(t) for t in sorted(seen)]
+        """The distinct ``matrix`` sections ({name, path[, overrides]}) the runner wrote into the records."""
+        import json
+
+        seen = {json.dumps(m, sort_keys=True) for r in self.records.values() if isinstance(m := r.get("matrix"), dict)}
+        return [json.loads(t) for t in sorted(seen)]
 
 
 def class_scores(rec: dict) -> dict[str, dict]:

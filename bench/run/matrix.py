@@ -60,7 +60,7 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
     ex = EXECUTORS.get(executor)(workers=workers, address=address)
     t0 = time.perf_counter()
     index = {cid: i for i, cid in enumerate(plan.ids)}
-    named = {"name": plan.name, "path": plan.path}
+    named = {"name": plan.name, "path": plan.path, **({"overrides": plan.overrides} if plan.overrides else {})}
     pending = [Job(plan.cells[i].to_dict(), plan.ids[i], str(plan.out), plan.state[plan.ids[i]], plan.precisions[i],
                    named) for i in plan.todo(retry_failed)]
     try:
