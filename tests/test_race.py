@@ -1,0 +1,61 @@
+"""Racing (bench.report.race): groups, eliminations with evidence, replay, and its error rates by simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.record.frame import config_id
+from bench.report.race import Group, race_groups, replay
+from bench.report.race_sim import simulate, synthetic_records
+
+
+def _cell(**kw) -> dict:
+    base = {"task": "t", "model": "minilm-l6", "method": "full", "imbalance": "none", "context": "head",
+            "max_length": 64, "seed": 0}
+    return {**base, **kw}
+
+
+def test_groups_are_configurations_differing_along_one_axis():
+    cells = {"a": _cell(), "b": _cell(imbalance="focal"), "c": _cell(context="tail"),
+             "d": _cell(imbalance="focal", context="tail"), "e": _cell(model="tfidf-logreg", context="full")}
+    groups = {(g.axis, g.members) for g in race_groups(cells)}
+    assert ("imbalance", ("a", "b")) in groups and ("imbalance", ("c", "d")) in groups
+    assert ("context", ("a", "c")) in groups and ("context", ("b", "d")) in groups
+    assert ("model", ("a", "c", "e")) in groups  # the model axis ignores the context, as the axis view does
+    assert not any(g[0] == "imbalance" and "e" in g[1] for g in groups)
+
+
+def test_replay_eliminates_a_clearly_worse_configuration_with_evidence():
+    rng = np.random.default_rng(1)
+    recs = synthetic_records(rng, {"best": 0.0, "bad": 0.35}, [0, 1, 2], n_docs=80)
+    race = replay(recs, [0, 1, 2], "accuracy", alpha=0.05, resamples=300)
+    names = {config_id(r["cell"]): r["cell"]["imbalance"] for r in recs}
+    gone = {names[c]: e for c, e in race.eliminated.items()}
+    assert set(gone) == {"bad"}
+    e = gone["bad"]
+    assert names[e.best] == "best" and e.diff > 0 and e.p_holm <= e.level == 0.05 / 3 and e.round == 1
+    bad = next(c for c, n in names.items() if n == "bad")
+    assert race.ran[bad] == [0]  # eliminated after seed 0: its seeds 1 and 2 never run
+    assert sum(len(v) for v in race.ran.values()) == 2  # the best, alone in its group after round 1, stops too
+    g = race.groups[0]
+    assert isinstance(g, Group) and [names[c] for c in race.winners(g)] == ["best"]
+    assert race.to_dict()["eliminated"][bad]["round"] == 1
+
+
+def test_replay_keeps_equal_configurations_and_runs_every_seed():
+    rng = np.random.default_rng(2)
+    recs = synthetic_records(rng, {"a": 0.0, "b": 0.0}, [0, 1, 2], n_docs=40)
+    race = replay(recs, [0, 1, 2], "accuracy", resamples=300)
+    assert not race.eliminated and all(v == [0, 1, 2] for v in race.ran.values())
+
+
+def test_simulated_error_rates():
+    """>= 1,000 races: a truly-best configuration (two truly equal ones share first place) is eliminated
+    in at most alpha of them; one worse by 0.3 accuracy is eliminated in most, mostly after the first seed."""
+    out = simulate(1000, {"best": 0.0, "equal": 0.0, "worse_0.1": 0.1, "worse_0.3": 0.3}, [0, 1, 2],
+                   alpha=0.05, n_docs=80, seed=7)
+    c = out["configs"]
+    assert c["best"]["eliminated"] <= 0.05 and c["equal"]["eliminated"] <= 0.05
+    assert c["worse_0.3"]["eliminated"] >= 0.8 and c["worse_0.3"]["mean_round"] < 1.5
+    assert c["worse_0.1"]["eliminated"] > c["best"]["eliminated"]
+    assert out["runs_share"] < 1
