@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bench.record.frame import config_id
 from bench.report.race import Group, race_groups, replay
@@ -59,3 +60,53 @@ def test_simulated_error_rates():
     assert c["worse_0.3"]["eliminated"] >= 0.8 and c["worse_0.3"]["mean_round"] < 1.5
     assert c["worse_0.1"]["eliminated"] > c["best"]["eliminated"]
     assert out["runs_share"] < 1
+
+
+RACE_MATRIX = """name: raced
+tasks: [{task}]
+models: [tfidf-logreg]
+context: [full]
+max_length: [32]
+seeds: [0, 1, 2]
+train: {{batch_size: 8, latency_docs: 2}}
+budget: {{epochs: 1}}
+include:
+  - {{model: tiny-bert, context: [head]}}
+"""
+
+
+@pytest.mark.parametrize("executor", ["sequential", "process"])
+def test_run_race_eliminates_and_records_not_run_cells(tmp_path, csv_task, capsys, executor):
+    """TF-IDF reads the label word in every text (perfect); a random-init tiny-bert is near chance:
+    the race drops tiny-bert after seed 0, TF-IDF is then alone and stops; 2 of 6 cells run."""
+    import json
+
+    from bench.cli import main
+    from tests.conftest import balanced_rows, write
+
+    task = csv_task(balanced_rows(40, labels=("good", "bad")), name="easy")
+    m = write(tmp_path / "raced.yaml", RACE_MATRIX.format(task=task))
+    out = tmp_path / "out"
+    args = ["run", "--matrix", str(m), "--out", str(out), "--race", "--executor", executor, "--race-resamples", "300"]
+    assert main(args) == 0, capsys.readouterr().err
+    stdout = capsys.readouterr().out
+    assert "eliminated after round 1" in stdout and "tiny-bert" in stdout
+    recs = list((out / "records").glob("*.json"))
+    assert len(recs) == 2
+    race = json.loads((out / "race.json").read_text())
+    assert race["status"] == "finished" and len(race["eliminated"]) == 1
+    (gone,) = race["eliminated"].values()
+    assert "tiny-bert" in race["labels"][gone["config"]] and gone["round"] == 1 and gone["p_holm"] <= gone["level"]
+    whys = sorted((r["why"].split(":")[0], r["seed"]) for r in race["not_run"])
+    assert whys == [("eliminated", 1), ("eliminated", 2), ("settled", 1), ("settled", 2)]
+    stamps = {p: p.stat().st_mtime_ns for p in recs}
+    assert main(args) == 0  # resume: nothing reruns, the same race follows from the records
+    assert {p: p.stat().st_mtime_ns for p in recs} == stamps
+    assert json.loads((out / "race.json").read_text())["eliminated"] == race["eliminated"]
+    capsys.readouterr()
+    assert main(["report", "--results", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "## Race" in report and "eliminated after round 1" in report
+    assert "Planned cells without a record" not in report  # raced away: planned, not run, never missing
+    assert main(["race", "--results", str(out), "--matrix", str(m), "--race-resamples", "300"]) == 0
+    assert "eliminated after round 1" in capsys.readouterr().out

@@ -48,6 +48,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     view = views.get(args.axis) if args.axis else None
     if args.out is None:
         print(axis_tables.render(view, args.format, title) if view else tables.render(board, args.format, title), end="")
+        _print_race(args)
         return 0
     out = Path(args.out)
     folder = _is_folder(out, args.format)
@@ -71,6 +72,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"report ({board.metric}, {board.cells['config_id'].nunique()} configurations, "
           f"{len(board.failed)} failed cells): {where}")
     return 0
+
+
+def _print_race(args: argparse.Namespace) -> None:
+    """A raced results folder (OUT/race.json): the race's outcome under the plain Markdown report."""
+    from bench.report.race_report import race_lines_from_file, read_race
+
+    data = read_race(args.results) if args.format == "md" else None
+    if data:
+        print("\n## Race (bench run --race; docs/RACING.md)\n\n" + "\n".join(f"- {x}" for x in race_lines_from_file(data)))
 
 
 def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -> dict:
