@@ -29,7 +29,7 @@ def test_groups_are_configurations_differing_along_one_axis():
 def test_replay_eliminates_a_clearly_worse_configuration_with_evidence():
     rng = np.random.default_rng(1)
     recs = synthetic_records(rng, {"best": 0.0, "bad": 0.35}, [0, 1, 2], n_docs=80)
-    race = replay(recs, [0, 1, 2], "accuracy", alpha=0.05, resamples=300)
+    race = replay(recs, [0, 1, 2], "accuracy", alpha=0.05, min_seeds=1, resamples=300)
     names = {config_id(r["cell"]): r["cell"]["imbalance"] for r in recs}
     gone = {names[c]: e for c, e in race.eliminated.items()}
     assert set(gone) == {"bad"}
@@ -54,7 +54,7 @@ def test_simulated_error_rates():
     """>= 1,000 races: a truly-best configuration (two truly equal ones share first place) is eliminated
     in at most alpha of them; one worse by 0.3 accuracy is eliminated in most, mostly after the first seed."""
     out = simulate(1000, {"best": 0.0, "equal": 0.0, "worse_0.1": 0.1, "worse_0.3": 0.3}, [0, 1, 2],
-                   alpha=0.05, n_docs=80, seed=7)
+                   alpha=0.05, min_seeds=1, n_docs=80, seed=7, seed_sd=0.15)
     c = out["configs"]
     assert c["best"]["eliminated"] <= 0.05 and c["equal"]["eliminated"] <= 0.05
     assert c["worse_0.3"]["eliminated"] >= 0.8 and c["worse_0.3"]["mean_round"] < 1.5
@@ -87,7 +87,8 @@ def test_run_race_eliminates_and_records_not_run_cells(tmp_path, csv_task, capsy
     task = csv_task(balanced_rows(40, labels=("good", "bad")), name="easy")
     m = write(tmp_path / "raced.yaml", RACE_MATRIX.format(task=task))
     out = tmp_path / "out"
-    args = ["run", "--matrix", str(m), "--out", str(out), "--race", "--executor", executor, "--race-resamples", "300"]
+    args = ["run", "--matrix", str(m), "--out", str(out), "--race", "--executor", executor, "--race-resamples", "300",
+            "--min-seeds", "1"]
     assert main(args) == 0, capsys.readouterr().err
     stdout = capsys.readouterr().out
     assert "eliminated after round 1" in stdout and "tiny-bert" in stdout
@@ -108,5 +109,5 @@ def test_run_race_eliminates_and_records_not_run_cells(tmp_path, csv_task, capsy
     report = capsys.readouterr().out
     assert "## Race" in report and "eliminated after round 1" in report
     assert "Planned cells without a record" not in report  # raced away: planned, not run, never missing
-    assert main(["race", "--results", str(out), "--matrix", str(m), "--race-resamples", "300"]) == 0
+    assert main(["race", "--results", str(out), "--matrix", str(m), "--race-resamples", "300", "--min-seeds", "1"]) == 0
     assert "eliminated after round 1" in capsys.readouterr().out

@@ -12,8 +12,9 @@ from bench.errors import ConfigError
 def add_race_args(p, replay: bool = True) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="family-wise error per group over the whole race "
                    "(Holm within a group, split evenly over the looks; default 0.05)")
-    p.add_argument("--min-seeds", type=int, default=1, help="seeds every configuration runs before the first "
-                   "elimination (default 1)")
+    p.add_argument("--min-seeds", type=int, default=2, help="seeds every configuration runs before the first "
+                   "elimination (default 2: one seed cannot show seed-to-seed variance; 1 saves more, "
+                   "see docs/RACING.md)")
     p.add_argument("--race-resamples", type=int, default=1000, help="paired-bootstrap resamples per comparison")
     if replay:
         p.add_argument("--metric", default=None, help="metric to race on (default: the task's main score)")

@@ -170,11 +170,11 @@ def still_running(race: Race, configs) -> list[str]:
 
 
 def new_race(cells: dict[str, dict], seeds: list[int], metric: str, alpha: float = 0.05,
-             min_seeds: int = 1) -> Race:
+             min_seeds: int = 2) -> Race:
     return Race(sorted(seeds), metric, alpha, max(1, min(min_seeds, len(seeds))), race_groups(cells))
 
 
-def replay(records: list[dict], seeds: list[int], metric: str, alpha: float = 0.05, min_seeds: int = 1,
+def replay(records: list[dict], seeds: list[int], metric: str, alpha: float = 0.05, min_seeds: int = 2,
            resamples: int = 1000, test: Callable[..., dict] = paired_test) -> Race:
     """Run the race over finished ok records (no training): round by round, only the survivors'
     records of the seeds so far are shown to the test."""
