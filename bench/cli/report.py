@@ -90,7 +90,11 @@ def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -
     from bench.report.axis import build_axis, varying_axes
 
     def view(axis: str, reference: str | None = None):
-        return build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+        from bench.report.mde import add_mde
+
+        v = build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+        add_mde(v, res)
+        return v
 
     if args.axis:
         return {args.axis: view(args.axis, args.reference)}
