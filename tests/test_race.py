@@ -111,3 +111,25 @@ def test_run_race_eliminates_and_records_not_run_cells(tmp_path, csv_task, capsy
     assert "Planned cells without a record" not in report  # raced away: planned, not run, never missing
     assert main(["race", "--results", str(out), "--matrix", str(m), "--race-resamples", "300", "--min-seeds", "1"]) == 0
     assert "eliminated after round 1" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(600)
+def test_run_race_under_ray(tmp_path, csv_task, capsys):
+    """The same race through the Ray executor (a real local instance): each planned cell runs at most
+    once, the eliminated one after its first seed only."""
+    import json
+
+    from bench.cli import main
+    from tests.conftest import balanced_rows, need, write
+
+    need("ray")
+    task = csv_task(balanced_rows(40, labels=("good", "bad")), name="easy")
+    m = write(tmp_path / "raced.yaml", RACE_MATRIX.format(task=task))
+    out = tmp_path / "out"
+    args = ["run", "--matrix", str(m), "--out", str(out), "--race", "--executor", "ray", "--workers", "2",
+            "--race-resamples", "300", "--min-seeds", "1"]
+    assert main(args) == 0, capsys.readouterr().err
+    recs = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    assert len(recs) == 2 and len({r["cell_id"] for r in recs}) == 2
+    race = json.loads((out / "race.json").read_text())
+    assert len(race["eliminated"]) == 1 and sum(len(v) for v in race["ran"].values()) == 2
