@@ -8,7 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.errors import ConfigError
-from bench.report.advise import FLOOR_ROWS, AdvicePlan, choose_axes, fit_budget
+from bench.report.advise import MIN_STEPS, AdvicePlan, choose_axes, fit_budget, steps
 from tests.conftest import balanced_rows
 
 
@@ -24,20 +24,21 @@ def test_axes_follow_the_data_card():
     assert choose_axes(AdvicePlan("t", ["m"], 128), 2.0, 0.1, True).imbalance == ["class_weight"]
 
 
-def test_budget_cuts_in_order_then_refuses():
+def test_budget_cuts_in_order_keep_the_step_floor_then_refuse():
     def estimate(p: AdvicePlan) -> float:  # seconds: proportional to epochs x rows x seeds
-        rows = p.budget.get("limit_train", 1000)
+        rows = p.budget.get("limit_train", 4000)
         return p.budget["epochs"] * rows * len(p.seeds) * 0.1 * (0.8 if "limit_eval" in p.budget else 1)
 
-    plan = fit_budget(AdvicePlan("t", ["m"], 128), estimate, budget_s=160, n_train=1000, n_classes=2)
-    assert plan.cuts[0] == "1 epoch instead of 2" and plan.budget["epochs"] == 1
-    assert plan.budget["limit_train"] == 500 and plan.estimate_s <= 160
-    assert fit_budget(AdvicePlan("t", ["m"], 128), estimate, None, 1000, 2).cuts == []
-    with pytest.raises(ConfigError, match="does not learn reliably"):
+    plan = fit_budget(AdvicePlan("t", ["m"], 128), estimate, budget_s=700, n_train=4000, n_classes=2)
+    assert plan.cuts[:2] == ["1 epoch instead of 2", "training rows: 2000 of 4000 (stratified)"]
+    assert plan.budget == {"epochs": 1, "limit_train": 2000} and plan.estimate_s <= 700
+    assert steps(plan, 4000) >= MIN_STEPS
+    assert fit_budget(AdvicePlan("t", ["m"], 128), estimate, None, 4000, 2).cuts == []
+    tight = fit_budget(AdvicePlan("t", ["m"], 128), estimate, budget_s=350, n_train=4000, n_classes=2)
+    assert tight.budget["limit_train"] == 2000  # 1,000 rows would be 125 steps: under the floor, not cut
+    assert tight.seeds == [0, 1] and "at most 200 validation and test documents" in tight.cuts
+    with pytest.raises(ConfigError, match="does not learn reliably"):  # 1,000 rows at 2 epochs: no cut allowed
         fit_budget(AdvicePlan("t", ["m"], 128), estimate, budget_s=10, n_train=1000, n_classes=2)
-    tight = fit_budget(AdvicePlan("t", ["m"], 128), estimate, budget_s=FLOOR_ROWS * 0.1 * 2, n_train=1000,
-                       n_classes=2)
-    assert tight.budget["limit_train"] == FLOOR_ROWS and tight.seeds == [0, 1]
 
 
 def test_advise_end_to_end_on_a_user_csv(tmp_path, csv_task, capsys):

@@ -13,9 +13,10 @@ Axes (a star around one base configuration: the model's full fine-tuning, no imb
 * TF-IDF + logistic regression always (the floor); the majority class is read from every record.
 
 Budget cuts, in order, until the estimate (bench.run.cost, before racing saves anything) fits:
-1 epoch instead of 2; then the training rows halved (stratified ``limit_train``) down to the floor
-(``FLOOR_ROWS``, at least ``FLOOR_PER_CLASS`` per class); then at most ``EVAL_CAP`` validation and test
-documents; then 2 seeds instead of 3. Below that: refused, with the reason.
+1 epoch instead of 2, then the training rows halved (stratified ``limit_train``), each only while the
+base configuration keeps ``MIN_STEPS`` optimiser steps and ``FLOOR_PER_CLASS`` rows per class; then at
+most ``EVAL_CAP`` validation and test documents; then LoRA dropped; then one alternative per axis
+(class_weight, head_tail); then 2 seeds instead of 3. Below that: refused, with the reason.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 from bench.errors import ConfigError
 
-FLOOR_ROWS = 120
+MIN_STEPS = 128  # reference-imbalance's pilots: 64 steps degenerate, 128 steps (2 epochs x 509 at batch 8) learn
 FLOOR_PER_CLASS = 20
 EVAL_CAP = 200
 START = {"epochs": 2, "batch_size": 8}
@@ -83,37 +84,52 @@ def choose_axes(plan: AdvicePlan, ratio: float | None, truncated: float, transfo
     return plan
 
 
+def steps(plan: AdvicePlan, n_train: int) -> int:
+    """Optimiser steps of the base configuration: epochs x ceil(training rows / batch)."""
+    rows = min(n_train, plan.budget.get("limit_train") or n_train)
+    return int(plan.budget.get("epochs", 1) * -(-rows // START["batch_size"]))
+
+
 def fit_budget(plan: AdvicePlan, estimate, budget_s: float | None, n_train: int, n_classes: int) -> AdvicePlan:
     """Cut the plan (module doc) until ``estimate(plan) -> seconds`` fits ``budget_s``; ConfigError when
-    even the floor does not."""
+    even the floor does not. A cut of epochs or rows is taken only while the base configuration keeps
+    ``MIN_STEPS`` optimiser steps and ``FLOOR_PER_CLASS`` rows per class (where the recipe learns)."""
     plan.estimate_s = estimate(plan)
     if budget_s is None:
         return plan
-    floor = max(FLOOR_ROWS, FLOOR_PER_CLASS * n_classes)
-    rows = n_train
+    floor_rows = max(FLOOR_PER_CLASS * n_classes, 1)
+
+    def allowed(**budget) -> bool:
+        trial = AdvicePlan(plan.task, plan.models, plan.max_length, budget={**plan.budget, **budget})
+        rows = budget.get("limit_train", n_train)
+        return steps(trial, n_train) >= MIN_STEPS and rows >= floor_rows
+
     while plan.estimate_s > budget_s:
-        if plan.budget.get("epochs", 1) > 1:
+        rows = min(n_train, plan.budget.get("limit_train") or n_train)
+        if plan.budget.get("epochs", 1) > 1 and allowed(epochs=1):
             plan.budget["epochs"] = 1
             plan.cuts.append("1 epoch instead of 2")
-        elif rows // 2 >= floor:
-            rows //= 2
-            plan.budget["limit_train"] = rows
-            plan.cuts.append(f"training rows: {rows} of {n_train} (stratified)")
-        elif rows > floor and n_train > floor:
-            rows = floor
-            plan.budget["limit_train"] = rows
-            plan.cuts.append(f"training rows: {rows} of {n_train} (the floor)")
+        elif rows // 2 > 0 and allowed(limit_train=rows // 2):
+            plan.budget["limit_train"] = rows // 2
+            plan.cuts.append(f"training rows: {rows // 2} of {n_train} (stratified)")
         elif "limit_eval" not in plan.budget:
             plan.budget["limit_eval"] = EVAL_CAP
             plan.cuts.append(f"at most {EVAL_CAP} validation and test documents")
+        elif any(m.get("method") == ["lora"] for m in plan.methods):
+            plan.methods = [m for m in plan.methods if m.get("method") != ["lora"]]
+            plan.cuts.append("LoRA dropped (it is not raced: it would run every seed)")
+        elif len(plan.imbalance) > 1 or len(plan.context) > 1:
+            plan.imbalance, plan.context = plan.imbalance[:1], plan.context[:1]
+            plan.cuts.append("one alternative per axis (" + ", ".join(plan.imbalance + plan.context) + ")")
         elif len(plan.seeds) > 2:
             plan.seeds = plan.seeds[:2]
             plan.cuts.append("2 seeds instead of 3")
         else:
             raise ConfigError(
-                f"--budget-minutes {budget_s / 60:g}: the smallest plan (1 epoch, {rows} training rows, "
-                f"{EVAL_CAP} test documents, 2 seeds) is estimated at {plan.estimate_s / 60:.1f} min; below "
-                f"{floor} training rows ({FLOOR_PER_CLASS} per class) the default recipe does not learn reliably. "
-                "Give more minutes, fewer --models, or a faster machine")
+                f"--budget-minutes {budget_s / 60:g}: the smallest plan ({plan.budget.get('epochs')} epoch(s), "
+                f"{rows} training rows, at most {EVAL_CAP} test documents, 2 seeds) is estimated at "
+                f"{plan.estimate_s / 60:.1f} min; fewer epochs or rows would leave the base configuration under "
+                f"{MIN_STEPS} optimiser steps (or {FLOOR_PER_CLASS} rows per class), where the default recipe does "
+                "not learn reliably (docs/IMBALANCE.md's pilots). Give more minutes, fewer --models, or a faster machine")
         plan.estimate_s = estimate(plan)
     return plan
