@@ -45,6 +45,7 @@ def test_axis_markdown_and_matrix(results, capsys):
     assert "| 2 " in pooled and "2/0/0" in pooled and "**+0.3" in pooled  # significant, positive, bold
     assert "majority class (no training)" in out
     assert "tiny-bert · full · focal · tail · L128" in out and "no imbalance=none configuration" in out  # unmatched, listed
+    assert "### Minimum detectable effect" in out and "detected (MDE" in out  # every pair states its MDE
     code, out, _ = run(capsys, "report", "--results", results / "res", "--matrix", results / "m.yaml", "--resamples", 50)
     assert code == 0 and "## Planned cells without a record" in out
     missing = out.split("## Planned cells without a record")[1]

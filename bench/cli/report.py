@@ -48,6 +48,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     view = views.get(args.axis) if args.axis else None
     if args.out is None:
         print(axis_tables.render(view, args.format, title) if view else tables.render(board, args.format, title), end="")
+        _print_race(args)
         return 0
     out = Path(args.out)
     folder = _is_folder(out, args.format)
@@ -73,6 +74,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_race(args: argparse.Namespace) -> None:
+    """A raced results folder (OUT/race.json): the race's outcome under the plain Markdown report."""
+    from bench.report.race_report import race_lines_from_file, read_race
+
+    data = read_race(args.results) if args.format == "md" else None
+    if data:
+        print("\n## Race (bench run --race; docs/RACING.md)\n\n" + "\n".join(f"- {x}" for x in race_lines_from_file(data)))
+
+
 def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -> dict:
     """axis -> AxisView: the one ``--axis`` asks for (its errors are the user's), or, for an output
     folder (an HTML site, a table with its plots), every axis with two or more values (an axis
@@ -81,7 +91,11 @@ def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -
     from bench.report.axis import build_axis, varying_axes
 
     def view(axis: str, reference: str | None = None):
-        return build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+        from bench.report.mde import add_mde
+
+        v = build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+        add_mde(v, res)
+        return v
 
     if args.axis:
         return {args.axis: view(args.axis, args.reference)}

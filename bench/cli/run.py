@@ -200,6 +200,11 @@ def add_matrix_args(p: argparse.ArgumentParser) -> None:
                    "runs and writes nothing")
     g.add_argument("--only", metavar="EXPR", default=None,
                    help='run a subset, e.g. "task=bbc-news seed=0|1 imbalance!=none id=3fa2"')
+    g.add_argument("--race", action="store_true", help="run in rounds of seeds and drop configurations significantly "
+                   "worse than their group's best (docs/RACING.md; OUT/race.json)")
+    from bench.cli.race import add_race_args
+
+    add_race_args(g)
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
@@ -228,6 +233,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         print_sharing(plan)
         return 0
     quiet()
+    if args.race:
+        return run_raced(plan, args, MatrixProgress, finish)
     outcome = run_matrix(plan, executor=args.executor, workers=args.workers, address=args.address,
                          retry_failed=args.retry_failed, progress=MatrixProgress(),
                          on_record=finish.written if finish else None)
@@ -236,6 +243,17 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             finish.written(plan.out, cid)
     print_outcome(outcome, read_outcome_records(outcome))
     return outcome.exit_code
+
+
+def run_raced(plan, args, progress, finish) -> int:
+    from bench.cli.race import check_race_args
+    from bench.cli.race_run import run_race
+
+    check_race_args(args)
+    code, lines = run_race(plan, args, progress, on_record=finish.written if finish else None)
+    print("
+".join(lines))
+    return code
 
 
 def print_sharing(plan) -> None:

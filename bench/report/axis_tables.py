@@ -97,6 +97,9 @@ def markdown(view: AxisView, plot: str | None = None) -> str:
              table(*summary(view), "md"), "", "### Matched pairs", "", table(*pairs(view), "md") if len(view.pairs)
              else "No configurations differ only in this axis.", "", "### Unmatched configurations", "",
              table(*unmatched(view), "md") if len(view.unmatched) else "None: every configuration was paired."]
+    from bench.report.mde import mde_lines
+
+    parts += ["", *mde_lines(view)] if mde_lines(view) else []
     if view.notes:
         parts += ["", *(f"- {n}" for n in view.notes)]
     if plot:

@@ -29,8 +29,17 @@ class Planned:
     def missing(self, res: RecordSet) -> pd.DataFrame:
         """Planned cells with no record at all (failed records are failed, not missing)."""
         have = set(zip(res.frame["config_id"], res.frame["seed"], strict=True))
+        have |= raced_away(res.folder)  # a race's eliminated / settled cells were planned, not run: not missing
         keep = [(c, s) not in have for c, s in zip(self.frame["config_id"], self.frame["seed"], strict=True)]
         return self.frame[keep][["task", "config", "seed", "config_id"]].reset_index(drop=True)
+
+
+def raced_away(folder: Path) -> set[tuple[str, int]]:
+    """(configuration id, seed) of the cells a race chose not to run (OUT/race.json, bench.cli.race_run)."""
+    from bench.report.race_report import read_race
+
+    data = read_race(folder) or {}
+    return {(r["config"], int(r["seed"])) for r in data.get("not_run", [])}
 
 
 def planned_from(path: str | Path, overrides: dict | None = None) -> Planned:
