@@ -251,8 +251,7 @@ def run_raced(plan, args, progress, finish) -> int:
 
     check_race_args(args)
     code, lines = run_race(plan, args, progress, on_record=finish.written if finish else None)
-    print("
-".join(lines))
+    print("\n".join(lines))
     return code
 
 
