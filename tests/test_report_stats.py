@@ -12,7 +12,7 @@ from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import classification_metrics, confusion, per_class, roc_curves
 from bench.record.io import write_record
 from bench.record.schema import SCHEMA_VERSION
-from bench.report.aggregate import build_board, load_record_set, pareto_mask, rank_with_ties, seed_stats
+from bench.report.aggregate import build_board, load_record_set, pareto_mask, seed_stats
 from bench.report.stats import mcnemar, mcnemar_counts, metric_values, paired_bootstrap
 from bench.spec.cell import Cell
 
@@ -67,6 +67,8 @@ def test_seed_stats_known_values():
     assert s["n"] == 3 and s["mean"] == pytest.approx(0.9) and s["std"] == pytest.approx(0.1)
     half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, 2)
     assert s["ci_low"] == pytest.approx(0.9 - half) and s["ci_high"] == pytest.approx(0.9 + half)
+    wide = seed_stats([0.8, 0.9, 1.0], alpha=0.01)  # --alpha governs the interval
+    assert wide["ci_high"] - wide["ci_low"] == pytest.approx(2 * 9.924843200918 * 0.1 / np.sqrt(3))
     one = seed_stats([0.7])
     assert one["n"] == 1 and one["mean"] == 0.7 and np.isnan(one["std"]) and np.isnan(one["ci_low"])
 
@@ -74,8 +76,11 @@ def test_seed_stats_known_values():
 def test_rank_ties_and_direction():
     import pandas as pd
 
-    assert rank_with_ties(pd.Series([0.9, 0.8, 0.9, 0.7]), 1).tolist() == [1, 3, 1, 4]
-    assert rank_with_ties(pd.Series([0.2, 0.1, 0.1]), -1).tolist() == [3, 1, 1]
+    from bench.report.winrate import ranks_degenerate_last
+
+    clean = pd.Series([False] * 4)
+    assert ranks_degenerate_last(pd.Series([0.9, 0.8, 0.9, 0.7]), clean, 1).tolist() == [1, 3, 1, 4]
+    assert ranks_degenerate_last(pd.Series([0.2, 0.1, 0.1]), clean[:3], -1).tolist() == [3, 1, 1]
     assert pareto_mask(np.array([0.9, 0.8, 0.95, 0.7]), np.array([10, 5, 30, 20])).tolist() == [True, True, True, False]
 
 

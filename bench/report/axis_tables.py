@@ -10,6 +10,7 @@ import pandas as pd
 
 from bench.report.axis import POOLED, AxisView
 from bench.report.records import MAJORITY_LABEL
+from bench.report.significance import format_p, min_p
 from bench.report.tables import BOLD_OFF, BOLD_ON, DEGENERATE, table
 
 
@@ -19,27 +20,28 @@ def _n(v, digits: int = 4, sign: bool = False) -> str:
     return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
 
 
-def _p(v) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else "<0.001" if v < 0.001 else f"{v:.3f}"
+def _p(v, view: AxisView) -> str:
+    return format_p(v, view.resamples)
 
 
 def summary(view: AxisView) -> tuple[list[str], list[list[str]]]:
     """Per value: one row per task, the pooled row (bold when significant), then the baseline rows."""
     level = round(100 * (1 - view.alpha))
     headers = [view.axis, "task", "pairs", f"{view.metric} ({view.axis})", f"{view.metric} ({view.reference})",
-               f"Δ vs {view.reference}", f"{level}% CI", "p", "W/T/L", "degenerate pairs"]
+               f"Δ vs {view.reference}", f"{level}% CI", "p", "p Holm", "family", "W/T/L", "degenerate pairs"]
     out = []
     for r in view.rows.itertuples():
         if r.kind == "baseline":
             out.append([MAJORITY_LABEL, r.task, "—", _n(r.mean_value), _n(r.mean_reference), _n(r.diff, sign=True),
-                        "—", "—", "—", "—"])
+                        "—", "—", "—", "—", "—", "—"])
             continue
         task = f"{POOLED} ({int(r.n_tasks)} task{'s' if r.n_tasks != 1 else ''})" if r.task == POOLED else r.task
         diff = _n(r.diff, sign=True)
-        if r.task == POOLED and r.significant:
+        if r.significant:
             diff = BOLD_ON + diff + BOLD_OFF
         out.append([r.value, task, str(int(r.n_pairs)), _n(r.mean_value), _n(r.mean_reference), diff,
-                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value),
+                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value, view),
+                    _p(r.p_adjusted, view), str(r.family),
                     f"{int(r.wins)}/{int(r.ties)}/{int(r.losses)}",
                     f"{int(r.degenerate_pairs)} {DEGENERATE}" if r.degenerate_pairs else "0"])
     return headers, out
@@ -49,9 +51,10 @@ def pairs(view: AxisView) -> tuple[list[str], list[list[str]]]:
     """One row per matched pair; a ``note`` column when a pair differs in more than the axis (the
     model axis across a context one model cannot change, bench.report.axis._partner)."""
     headers = ["task", "configuration", "reference configuration", "seeds × docs", f"Δ {view.metric}", "CI", "p",
-               "outcome", "degenerate"]
+               "p Holm", "outcome", "degenerate"]
     rows = [[r.task, r.config, r.reference_config, f"{r.n_seeds} × {r.n_docs}", _n(r.diff, sign=True),
-             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value), r.outcome,
+             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value, view),
+             _p(r.p_adjusted, view), r.outcome,
              f"{DEGENERATE} {r.degenerate}" if r.degenerate else ""] for r in view.pairs.itertuples()]
     notes = view.pairs["note"].fillna("").astype(str).tolist() if "note" in view.pairs else []
     if any(notes):
@@ -69,11 +72,15 @@ def legend(view: AxisView) -> str:
     return (f"Axis {view.axis}: each value against the reference {view.axis}={view.reference}, metric "
             f"{view.metric} ({'higher' if view.direction > 0 else 'lower'} is better). A pair = two configurations "
             f"of one task that differ only in {view.axis}{_model_context(view)}. Δ = value − reference; {level}% CI and p from the "
-            f"paired bootstrap over test documents and seeds ({view.resamples} resamples; the code of bench "
-            f"compare); per task the pairs are averaged, pooled the tasks (equal weight); bold: pooled CI "
-            f"excludes 0. W/T/L: pairs whose CI excludes 0 in the value's favour / contains 0 / excludes it "
-            f"against. {DEGENERATE}: a side predicts one class or does not beat the majority-class baseline. "
-            f"{MAJORITY_LABEL}: predicting the training split's most frequent class, Δ vs the reference's mean.")
+            f"paired bootstrap over test documents and seeds, seeds as the replication unit ({view.resamples} "
+            f"resamples: p = (1 + k)/({view.resamples} + 1), never below {min_p(view.resamples):.2g}, shown as "
+            f"≤{min_p(view.resamples):.2g}; the code of bench compare); per task the pairs are averaged, pooled the "
+            f"tasks (equal weight). p Holm: p adjusted by Holm's method within its family (named in the family "
+            f"column: each task's values, the pooled rows; each task's pairs for W/T/L); bold: adjusted p < "
+            f"{view.alpha:g}. W/T/L: pairs whose Holm-adjusted p is below {view.alpha:g} in the value's favour / "
+            f"not / against it; the CI is per comparison, not adjusted. {DEGENERATE}: a side predicts one class or "
+            f"does not beat the majority-class baseline. {MAJORITY_LABEL}: predicting the training split's most "
+            f"frequent class, Δ vs the reference's mean.")
 
 
 def _model_context(view: AxisView) -> str:
