@@ -203,6 +203,8 @@ def test_board_marks_ties_with_best(tmp_path):
     c = board.cells.set_index("model")
     assert c.loc["worse", "tie_best"] is False
     assert bool(c.loc["best", "best"]) and c.loc["close", "tie_best"] is True
+    assert c.loc["worse", "p_vs_best_adj"] >= c.loc["worse", "p_vs_best"]  # Holm over the column's family
+    assert c.loc["close", "p_vs_best_adj"] >= c.loc["close", "p_vs_best"]
 
 
 def test_single_record_board(tmp_path):
