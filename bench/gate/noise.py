@@ -1,24 +1,23 @@
 """Is a quality drop beyond noise? The gate's tests and their correction (``bench.gate.check``).
 
-* ``welch``: both sides have >= 2 seeds -> one-sided Welch t-test over the per-seed values;
+* ``welch``: both sides have >= 2 seeds -> one-sided Welch t-test over the per-seed values
+  (``bench.report.significance.welch_worse``);
 * ``bootstrap``: otherwise the paired bootstrap over test documents (and seeds), one-sided;
 * ``correct``: Holm over the family of every quality check of a run.
 """
 
 from __future__ import annotations
 
-import statistics
-from typing import TYPE_CHECKING
+from typing import Any
 
 from bench.metrics import DIRECTION
-
-if TYPE_CHECKING:
-    from bench.gate.check import Row
+from bench.report.significance import welch_worse as welch  # noqa: F401 - the gate's name for it
 
 
-def correct(rows: list[Row], alpha: float) -> None:
+def correct(rows: list[Any], alpha: float) -> None:
     """Holm over the gate's family: every quality check (configuration x metric; one within tolerance
-    counts with p = 1). A drop beyond tolerance is a REGRESSION only when its adjusted p < alpha."""
+    counts with p = 1). A drop beyond tolerance is a REGRESSION only when its adjusted p < alpha.
+    ``rows``: ``bench.gate.check.Row`` (``p`` None: not a quality check)."""
     from bench.report.significance import holm
 
     family = [r for r in rows if r.p is not None]
@@ -29,16 +28,6 @@ def correct(rows: list[Row], alpha: float) -> None:
         r.verdict = "REGRESSION" if r.failing else "noise"
         r.evidence += (f", Holm-adjusted {adj:.3g} over {len(family)} quality check(s) "
                        f"{'<' if r.failing else '≥'} {alpha:g}")
-
-
-def welch(now: list[float], base: list[float], direction: int) -> float:
-    """One-sided p-value that ``now`` is worse than ``base``."""
-    from scipy.stats import ttest_ind
-
-    if statistics.pstdev(now) == 0 and statistics.pstdev(base) == 0:  # no noise observed at all
-        return 0.0 if (statistics.fmean(now) - statistics.fmean(base)) * direction < 0 else 1.0
-    res = ttest_ind(now, base, equal_var=False, alternative="less" if direction > 0 else "greater")
-    return float(res.pvalue)
 
 
 def bootstrap(now_recs: list[dict], base_recs: list[dict], metric: str, alpha: float) -> tuple[float, str]:

@@ -10,11 +10,13 @@
   (sum w_i)^2 / sum w_i^2 to chi-square(1). With one seed it is McNemar's test (exact binomial
   below 25 discordant pairs, chi-square with continuity correction otherwise).
 * ``format_p``: a p-value as text, never finer than the resampling allows.
+* ``welch_worse``: the gate's one-sided Welch t-test over per-seed values.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 
@@ -74,3 +76,13 @@ def mcnemar_clustered(ok_a: np.ndarray, ok_b: np.ndarray) -> dict:
     stat = float(w.sum()) ** 2 / den if den > 0 else 0.0
     return {**out, "statistic": stat, "p_value": float(chi2.sf(stat, 1)) if den > 0 else 1.0,
             "method": "clustered by document"}
+
+
+def welch_worse(now: list[float], base: list[float], direction: int) -> float:
+    """One-sided p-value that ``now`` is worse than ``base`` (Welch's t over per-seed values; the gate)."""
+    from scipy.stats import ttest_ind
+
+    if statistics.pstdev(now) == 0 and statistics.pstdev(base) == 0:  # no noise observed at all
+        return 0.0 if (statistics.fmean(now) - statistics.fmean(base)) * direction < 0 else 1.0
+    res = ttest_ind(now, base, equal_var=False, alternative="less" if direction > 0 else "greater")
+    return float(res.pvalue)

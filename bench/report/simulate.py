@@ -23,7 +23,7 @@ def pair(rng: np.random.Generator, n: int = 100, seeds: int = 3, effect: float =
     base = rng.beta(4, 2, n)
     d = rng.choice([-delta, delta], n)
 
-    def runs(shift: float) -> np.ndarray:
+    def runs(shift: float | np.ndarray) -> np.ndarray:
         p = np.clip(base[None, :] + shift + rng.normal(0, seed_sd, (seeds, 1)), 0, 1)
         ok = rng.random((seeds, n)) < p
         pred = np.where(ok, y[None, :], 1 - y[None, :])
@@ -39,8 +39,7 @@ def rejections(sims: int = 1000, n: int = 100, seeds: int = 3, effect: float = 0
     """Share of ``sims`` synthetic pairs each test calls significant at ``alpha`` (two-sided). The gate's
     Welch test (one-sided: is B, 'now', worse than A, 'the baseline'?) compares two runs of one
     configuration, so its pairs have no per-document skill difference (delta 0)."""
-    from bench.gate.noise import welch
-    from bench.report.significance import mcnemar_clustered
+    from bench.report.significance import mcnemar_clustered, welch_worse
     from bench.report.stats import bootstrap_p, metric_values, resample_diffs
 
     rng = np.random.default_rng(seed)
@@ -61,7 +60,7 @@ def rejections(sims: int = 1000, n: int = 100, seeds: int = 3, effect: float = 0
         acc_a = [float(metric_values("accuracy", y, p, full, LABELS)[0]) for p in pa]
         acc_b = [float(metric_values("accuracy", y, p, full, LABELS)[0]) for p in pb]
         # the gate's question: is 'now' (B) worse than the baseline (A)? under effect > 0 it is
-        hits["gate: Welch t over seeds"] += welch(acc_b, acc_a, 1) < alpha
+        hits["gate: Welch t over seeds"] += welch_worse(acc_b, acc_a, 1) < alpha
     if seeds < 2:
         del hits["gate: Welch t over seeds"]
     return {k: v / sims for k, v in hits.items()}
