@@ -171,6 +171,7 @@ def test_clearly_better_classifier_is_significant():
     r = paired_bootstrap(good, bad, "macro_f1", resamples=500)
     assert r["significant"] and r["ci_low"] > 0 and r["p_value"] < 0.05 and r["better"] == "A"
     assert r["n_docs"] == 200 and r["n_seeds"] == 3
+    assert r["p_value"] == pytest.approx(2 / 501) == r["min_p"] and r["resamples"] == 500  # (1 + 0) / (B + 1), two-sided
     assert paired_bootstrap(bad, good, "log_loss", resamples=200)["better"] == "B"  # lower is better
     m = mcnemar(good, bad)
     assert m["p_value"] < 0.05 and m["a_only_correct"] > m["b_only_correct"]

@@ -46,3 +46,19 @@ def test_pair_is_equal_skill_at_effect_zero_and_shifted_at_an_effect():
     assert abs((a.argmax(-1) == y).mean() - (b.argmax(-1) == y).mean()) < 0.02
     y, a, b = pair(np.random.default_rng(0), 20000, 1, 0.2)
     assert (a.argmax(-1) == y).mean() - (b.argmax(-1) == y).mean() == pytest.approx(0.2, abs=0.02)
+
+
+def test_seed_shifts_widen_the_interval_and_one_seed_is_documents_only():
+    from bench.report.simulate import LABELS
+    from bench.report.stats import resample_diffs
+
+    y, a, b = pair(np.random.default_rng(5), 200, 3, 0.0, seed_sd=0.1)
+    spread = resample_diffs(y, a, b, "accuracy", LABELS, None, 400, seed=0).std()
+    docs_only = np.mean([resample_diffs(y, a[i:i + 1], b[i:i + 1], "accuracy", LABELS, None, 400, seed=0).std()
+                         for i in range(3)]) / np.sqrt(3)  # three independent seeds' document noise, averaged
+    assert spread > 1.5 * docs_only  # the seed-to-seed shifts (sd 0.1 per side) are counted
+    one = resample_diffs(y, a[:1], b[:1], "accuracy", LABELS, None, 50, seed=0)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 200, size=(50, 200))
+    want = (a[0].argmax(-1) == y)[idx].mean(1) - (b[0].argmax(-1) == y)[idx].mean(1)
+    assert np.allclose(one, want)
