@@ -72,6 +72,7 @@ class Board:
     per_class: pd.DataFrame | None = None  # bench.report.per_class.per_class_frame of the ok cells
     axes: list[str] = field(default_factory=list)  # axes with >= 2 values: `bench report --axis` pointers (cli)
     alpha: float = 0.05  # level of the intervals and of the (Holm-corrected) "≈ best" tests
+    resamples: int = 1000  # bootstrap resamples behind the intervals and p (p >= 2 / (resamples + 1))
 
     def col_keys(self) -> list[tuple]:
         return list(dict.fromkeys(map(tuple, self.cells[self.cols].itertuples(index=False))))
@@ -136,7 +137,7 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
 
     return Board(metric, direction, rows, cols, cells, overall, failed, notes,
                  {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note,
-                 per_class_frame(res, cells), alpha=alpha)
+                 per_class_frame(res, cells), alpha=alpha, resamples=resamples)
 
 
 def metric_range(metric: str) -> tuple[float, float] | None:

@@ -96,8 +96,8 @@ def details(board: Board) -> tuple[list[str], list[list[str]]]:
         ci = "—" if math.isnan(c["ci_low"]) else f"[{_num(c['ci_low'])}, {_num(c['ci_high'])}]" + (
             " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         mean = BOLD_ON + _num(c["mean"]) + BOLD_OFF if c["best"] else _num(c["mean"]) + (" ≈" if c["tie_best"] is True else "")
-        p = "best" if c["best"] else format_p(c["p_vs_best"])
-        p_adj = "best" if c["best"] else format_p(c["p_vs_best_adj"])
+        p = "best" if c["best"] else format_p(c["p_vs_best"], board.resamples)
+        p_adj = "best" if c["best"] else format_p(c["p_vs_best_adj"], board.resamples)
         deg = f"yes ({int(c['degenerate_seeds'])}/{int(c['n'])} seeds): {c['degenerate_reason']}" if c["degenerate"] else ""
         row = [*(str(c[k]) for k in board.cols), *(str(c[k]) for k in board.rows)]
         if "config" not in board.rows:
