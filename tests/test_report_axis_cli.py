@@ -44,6 +44,10 @@ def test_axis_markdown_and_matrix(results, capsys):
     pooled = next(line for line in out.splitlines() if "pooled (2 tasks)" in line)
     assert "| 2 " in pooled and "2/0/0" in pooled and "**+0.3" in pooled  # significant, positive, bold
     assert "majority class (no training)" in out
+    assert "p Holm" in out and "family" in out and "pooled rows: 1 value(s)" in out
+    code, out, _ = run(capsys, "report", "--results", results / "res", "--axis", "imbalance", "--resamples", 50,
+                       "--alpha", "0.2")
+    assert code == 0 and "80% CI" in out and "≤0.039" in out  # --alpha governs; p floor 2/51 shown as a bound
     assert "tiny-bert · full · focal · tail · L128" in out and "no imbalance=none configuration" in out  # unmatched, listed
     assert "### Minimum detectable effect" in out and "detected (MDE" in out  # every pair states its MDE
     code, out, _ = run(capsys, "report", "--results", results / "res", "--matrix", results / "m.yaml", "--resamples", 50)

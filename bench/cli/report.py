@@ -29,6 +29,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.resamples < 1:
         raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
+    if not 0 < args.alpha < 1:
+        raise ConfigError(f"--alpha must be between 0 and 1 (got {args.alpha})")
     from bench.report.aggregate import build_board, load_record_set
     from bench.report.axis import varying_axes
     from bench.report.planned import resolve_plan
@@ -40,7 +42,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     res = load_record_set(args.results)
     planned, note = resolve_plan(res, args.matrix)
     board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples,
-                        planned=planned, plan_note=note)
+                        alpha=args.alpha, planned=planned, plan_note=note)
     first_model = str(planned.frame["model"].iloc[0]) if planned is not None else None
     views = _axis_views(res, board, args, first_model)
     board.axes = [] if args.axis else varying_axes(res)  # the Markdown board points to `--axis X` (issue 13)
@@ -93,7 +95,8 @@ def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -
     def view(axis: str, reference: str | None = None):
         from bench.report.mde import add_mde
 
-        v = build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+        v = build_axis(res, axis, reference, board.metric, args.task, args.resamples, alpha=args.alpha,
+                       first_model=first_model)
         add_mde(v, res)
         return v
 
@@ -169,11 +172,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         mark = f"  DEGENERATE ({d['seeds']}/{d['of']} seeds): {d['reason']}" if d["seeds"] else ""
         print(f"{name}: {row['task']} · {row['config']}  [{row['config_id']}, {len(recs)} seed(s)]  {metric} {mean:.4f} on the paired seeds{mark}")
     print(f"{metric}, paired bootstrap: A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, "
-          f"{boot['ci_high']:+.4f}]  {p_text(boot['p_value'], 'p')}  ({boot['n_docs']} test documents x "
-          f"{boot['n_seeds']} seed pair(s), {boot['resamples']} resamples) -> {verdict}")
-    print(f"accuracy (which documents each gets right), McNemar ({mc['method']}, pooled over {mc['n_seeds']} seed "
-          f"pair(s)): A-only correct {mc['a_only_correct']}, B-only correct {mc['b_only_correct']}, statistic "
-          f"{mc['statistic']:.3f}, {p_text(mc['p_value'], 'p')}")
+          f"{boot['ci_high']:+.4f}]  {p_text(boot['p_value'], 'p', boot['resamples'])}  (seeds as the unit: "
+          f"{boot['n_docs']} test documents x {boot['n_seeds']} seed pair(s), {boot['resamples']} resamples, "
+          f"p = (1+k)/(B+1) >= {boot['min_p']:.2g}) -> {verdict}")
+    print(f"accuracy (which documents each gets right), McNemar ({mc['method']}, {mc['n_docs']} documents x "
+          f"{mc['n_seeds']} seed pair(s)): A-only correct {mc['a_only_correct']}, B-only correct "
+          f"{mc['b_only_correct']}, statistic {mc['statistic']:.3f}, {p_text(mc['p_value'], 'p')}")
     return 0
 
 
@@ -198,6 +202,8 @@ def add_parser(sub) -> None:
     p.add_argument("--cols", default=None, help="comma list, as --rows (default: task)")
     p.add_argument("--task", default=None, help="only this task")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (vs-best marks, intervals, axis view)")
+    p.add_argument("--alpha", type=float, default=0.05, help="level of every interval (1 - alpha) and test "
+                   "(Holm-corrected per family)")
     p.add_argument("--axis", default=None, help="imbalance | context | method | adapt | model | max_length; axis view: each value of AXIS vs a reference, paired over configurations differing only in AXIS")
     p.add_argument("--reference", default=None, help="reference value of --axis (default: none / head / full / none / "
                    "the first model / the smallest length)")

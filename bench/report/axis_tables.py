@@ -10,6 +10,7 @@ import pandas as pd
 
 from bench.report.axis import POOLED, AxisView
 from bench.report.records import MAJORITY_LABEL
+from bench.report.significance import min_p
 from bench.report.tables import BOLD_OFF, BOLD_ON, DEGENERATE, p_text, table
 
 
@@ -19,8 +20,8 @@ def _n(v, digits: int = 4, sign: bool = False) -> str:
     return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
 
 
-def _p(v) -> str:
-    return p_text(v)
+def _p(v, view: AxisView) -> str:
+    return p_text(v, resamples=view.resamples)
 
 
 def shown(view: AxisView) -> pd.DataFrame:
@@ -30,30 +31,25 @@ def shown(view: AxisView) -> pd.DataFrame:
     return rows[~((rows["task"] == POOLED) & (rows["n_tasks"] == 1))]
 
 
-def headline(r) -> bool:
-    """Whether a row carries the value's verdict (bold): the pooled row, or the task row when the
-    value was paired in one task only."""
-    return r.task == POOLED or (r.kind == "pairs" and r.n_tasks == 1)
-
-
 def summary(view: AxisView) -> tuple[list[str], list[list[str]]]:
     """Per value: one row per task, the pooled row when it pools several tasks (the verdict, bold
     when significant), then the baseline rows."""
     level = round(100 * (1 - view.alpha))
     headers = [view.axis, "task", "pairs", f"{view.metric} ({view.axis})", f"{view.metric} ({view.reference})",
-               f"Δ vs {view.reference}", f"{level}% CI", "p", "W/T/L", "degenerate pairs"]
+               f"Δ vs {view.reference}", f"{level}% CI", "p", "p Holm", "family", "W/T/L", "degenerate pairs"]
     out = []
     for r in shown(view).itertuples():
         if r.kind == "baseline":
             out.append([MAJORITY_LABEL, r.task, "—", _n(r.mean_value), _n(r.mean_reference), _n(r.diff, sign=True),
-                        "—", "—", "—", "—"])
+                        "—", "—", "—", "—", "—", "—"])
             continue
         task = f"{POOLED} ({int(r.n_tasks)} task{'s' if r.n_tasks != 1 else ''})" if r.task == POOLED else r.task
         diff = _n(r.diff, sign=True)
-        if headline(r) and r.significant:
+        if r.significant:
             diff = BOLD_ON + diff + BOLD_OFF
         out.append([r.value, task, str(int(r.n_pairs)), _n(r.mean_value), _n(r.mean_reference), diff,
-                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value),
+                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value, view),
+                    _p(r.p_adjusted, view), str(r.family),
                     f"{int(r.wins)}/{int(r.ties)}/{int(r.losses)}",
                     f"{int(r.degenerate_pairs)} {DEGENERATE}" if r.degenerate_pairs else "0"])
     return headers, out
@@ -63,9 +59,10 @@ def pairs(view: AxisView) -> tuple[list[str], list[list[str]]]:
     """One row per matched pair; a ``note`` column when a pair differs in more than the axis (the
     model axis across a context one model cannot change, bench.report.axis._partner)."""
     headers = ["task", "configuration", "reference configuration", "seeds × docs", f"Δ {view.metric}", "CI", "p",
-               "outcome", "degenerate"]
+               "p Holm", "outcome", "degenerate"]
     rows = [[r.task, r.config, r.reference_config, f"{r.n_seeds} × {r.n_docs}", _n(r.diff, sign=True),
-             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value), r.outcome,
+             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value, view),
+             _p(r.p_adjusted, view), r.outcome,
              f"{DEGENERATE} {r.degenerate}" if r.degenerate else ""] for r in view.pairs.itertuples()]
     notes = view.pairs["note"].fillna("").astype(str).tolist() if "note" in view.pairs else []
     if any(notes):
@@ -84,8 +81,10 @@ def legend(view: AxisView) -> str:
     better = "higher" if view.direction > 0 else "lower"
     return (f"Each {view.axis} value against {view.axis}={view.reference} on {view.metric} ({better} is better), "
             f"paired: two configurations of one task that differ only in {view.axis}{_model_context(view)}. "
-            f"Δ = value − reference, {level}% CI and p by paired bootstrap over test documents and seeds; "
-            f"bold: the CI excludes 0; W/T/L: pairs won / tied / lost. Full legend: docs/REPORT.md.")
+            f"Δ = value − reference, {level}% CI and p by paired bootstrap over test documents and seeds, seeds as "
+            f"the unit ({view.resamples} resamples: p >= {min_p(view.resamples):.2g}); p Holm: adjusted within "
+            f"the family named beside it; bold: adjusted p < {view.alpha:g}; W/T/L: pairs won / tied / lost "
+            f"(Holm-adjusted). Full legend: docs/REPORT.md.")
 
 
 def _model_context(view: AxisView) -> str:

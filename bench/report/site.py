@@ -126,7 +126,7 @@ def leaderboard_html(board: Board) -> str:
         cls = ("best" if c["best"] else "degenerate" if c["degenerate"] else c["status"].replace(" ", "-")
                if c["status"] != "ok" else "")
         vs = "best" if c["best"] else ('<span class="tie">≈ not sig. worse</span>' if c["tie_best"] is True
-                                       else "worse (p<0.05)" if c["tie_best"] is False else "")
+                                       else f"worse (Holm p<{board.alpha:g})" if c["tie_best"] is False else "")
         ci = "—" if c["status"] != "ok" or math.isnan(c["ci_low"]) else f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]" + (
             " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         n = f'<td class="num" data-v="{_fmt(c["n"])[0]}">{_fmt(c["n"], 0)[1]}{FEW if c["few_seeds"] else ""}</td>'

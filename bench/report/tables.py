@@ -13,6 +13,7 @@ import pandas as pd
 
 from bench.report.aggregate import TIMING, Board, cost_view, key_mask
 from bench.report.records import MAJORITY_LABEL
+from bench.report.significance import format_p
 
 DEGENERATE = "[degenerate]"
 FEW = "†"
@@ -31,13 +32,9 @@ def _num(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
-def p_text(v, prefix: str = "") -> str:
-    """A p-value, one way everywhere: ``<0.001`` below 0.001, else 3 decimals (``0.004``), never ``0``;
-    ``prefix="p"`` gives ``p<0.001`` / ``p=0.004``."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    text = "<0.001" if v < 0.001 else f"{v:.3f}"
-    return f"{prefix}{text}" if not prefix or text.startswith("<") else f"{prefix}={text}"
+def p_text(v, prefix: str = "", resamples: int | None = None) -> str:
+    """A p-value as text: significance.format_p, the one formatter (kept under this name for callers)."""
+    return format_p(v, resamples, prefix)
 
 
 def _key(values) -> str:
@@ -114,7 +111,8 @@ def tie_groups(board: Board) -> list[str]:
 
 
 def details(board: Board) -> tuple[list[str], list[list[str]]]:
-    headers = [*board.cols, *board.rows, "n", "mean", "std", "95% CI", "rank", "p vs best", "degenerate",
+    headers = [*board.cols, *board.rows, "n", "mean", "std", f"{_level(board)} CI", "rank", "p vs best", "p Holm",
+               "degenerate",
                *TIMING.values()]
     if "config" not in board.rows:
         headers.insert(len(board.cols) + len(board.rows), "config")
@@ -123,13 +121,14 @@ def details(board: Board) -> tuple[list[str], list[list[str]]]:
         ci = "—" if math.isnan(c["ci_low"]) else f"[{_num(c['ci_low'])}, {_num(c['ci_high'])}]" + (
             " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         mean = BOLD_ON + _num(c["mean"]) + BOLD_OFF if c["best"] else _num(c["mean"]) + (" ≈" if c["tie_best"] is True else "")
-        p = "best" if c["best"] else p_text(c["p_vs_best"])
+        p = "best" if c["best"] else p_text(c["p_vs_best"], resamples=board.resamples)
+        p_adj = "best" if c["best"] else p_text(c["p_vs_best_adj"], resamples=board.resamples)
         deg = f"yes ({int(c['degenerate_seeds'])}/{int(c['n'])} seeds): {c['degenerate_reason']}" if c["degenerate"] else ""
         row = [*(str(c[k]) for k in board.cols), *(str(c[k]) for k in board.rows)]
         if "config" not in board.rows:
             row.append(c["config"])
         row += [str(int(c["n"])) + (FEW if c["few_seeds"] else ""), mean, _num(c["std"]), ci, str(int(c["rank"])), p,
-                deg, *(_num(c[k], 1) for k in TIMING)]
+                p_adj, deg, *(_num(c[k], 1) for k in TIMING)]
         rows.append(row)
     for ck, v in board.baseline.items():
         label = [MAJORITY_LABEL, *([""] * (len(board.rows) - ("config" in board.rows)))]
@@ -166,13 +165,19 @@ def table(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     return text
 
 
+def _level(board: Board) -> str:
+    return f"{100 * (1 - board.alpha):g}%"
+
+
 def legend(board: Board) -> str:
     better = "higher" if board.direction > 0 else "lower"
     return (f"Metric: {board.metric} ({better} is better). Cells: mean ± sample std over seeds (n seeds; "
-            f"{FEW} fewer than 3 seeds). Bold: best per column. ≈: not significantly different from the best "
-            f"(paired bootstrap over test documents and seeds, 95%). {DEGENERATE}: a seed predicts one class "
+            f"{FEW} fewer than 3 seeds). Bold: best per column. ≈: not significantly worse than the best "
+            f"(paired bootstrap over test documents and seeds, seeds as the unit; each column's comparisons with "
+            f"its best are one family, Holm-corrected: ≈ unless the adjusted p < {board.alpha:g}; details show "
+            f"raw and adjusted p). {DEGENERATE}: a seed predicts one class "
             f"or does not beat the majority-class baseline; ranked after every other configuration, never "
-            f"bold. 95% CI: bootstrap over documents and seeds (inside the metric's range). missing: planned "
+            f"bold. {_level(board)} CI: bootstrap over documents and seeds (inside the metric's range). missing: planned "
             f"but never run; not planned: excluded by the matrix; failed: only failed runs. "
             + ("Mean win rate: share of head-to-head comparisons won per column, averaged (HELM), over "
                "configurations present in >= 2 columns, with the number of columns it rests on; overall rank "
