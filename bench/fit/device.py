@@ -1,4 +1,4 @@
-"""Device selection (CUDA with bf16 when present, else CPU fp32) and peak-memory tracking."""
+"""Device selection (CUDA with bf16 when present, else CPU; ``auto`` precision per machine) and peak-memory tracking."""
 
 from __future__ import annotations
 
@@ -54,11 +54,9 @@ class Device:
 
 
 def pick_device(prefer: str | None = None, precision: str = "auto") -> Device:
-    """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and on
-    CPUs with native bf16 (``BENCH_BF16=0|1`` overrides auto; see resolve_precision below)."""
+    """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and, on
+    a CPU, what its calibration chose (``BENCH_BF16=0|1`` overrides auto; see resolve_precision)."""
     import torch
-
-    pass
 
     prefer = prefer or os.environ.get("BENCH_DEVICE")
     cuda = torch.cuda.is_available() if prefer in (None, "", "auto", "cuda") else False
@@ -107,30 +105,41 @@ def cpu_supports_bf16() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
-# What precision "auto" means on a CPU with native bf16 (AVX-512 bf16 / AMX): the one-line flip of
-# the CPU fast path (issue 18; decide on paired idle-machine runs, docs/PERFORMANCE.md).
-CPU_BF16_AUTO = False
-
-
 def resolve_precision(precision: str = "auto", kind: str | None = None) -> str:
-    """``auto`` -> bf16 on CUDA with bf16, else fp32. CPU bf16 (AVX-512 bf16 / AMX) is opt-in
-    (``precision="bf16"``): measured on a 2-core Xeon it did not clearly pay (docs/PERFORMANCE.md).
+    """``auto`` -> bf16 on CUDA with bf16, else fp32 there; on a CPU, what this machine's
+    calibration chose (bench.fit.calibrate: bf16 when measured >= 1.25x faster, fp32 otherwise
+    and always on CPUs without native bf16; measured once per machine and cached).
 
     ``BENCH_BF16=0|1`` overrides ``auto`` only; an explicit precision is never overridden.
     ``kind`` is the device kind if known; otherwise it is worked out like ``pick_device`` does.
     """
+    return precision_choice(precision, kind)["precision"]
+
+
+def precision_choice(precision: str = "auto", kind: str | None = None) -> dict:
+    """The resolved precision and why: ``{"requested", "precision", "why", "bf16_speedup"}``
+    (the speed-up is the CPU calibration's fp32/bf16 step-time ratio when it decided)."""
     validate_precision(precision)
+    out = {"requested": precision, "precision": precision, "why": "set explicitly", "bf16_speedup": None}
     if precision != "auto":
-        return precision
+        return out
     if os.environ.get("BENCH_BF16") in ("0", "1"):
-        return "bf16" if os.environ["BENCH_BF16"] == "1" else "fp32"
+        env = os.environ["BENCH_BF16"]
+        return {**out, "precision": "bf16" if env == "1" else "fp32", "why": f"BENCH_BF16={env}"}
     if kind is None:
         kind = _device_kind()
     if kind == "cuda":
         import torch
 
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if CPU_BF16_AUTO and cpu_supports_bf16() else "fp32"
+        ok = torch.cuda.is_bf16_supported()
+        return {**out, "precision": "bf16" if ok else "fp32", "why": f"CUDA {'with' if ok else 'without'} bf16"}
+    if not cpu_supports_bf16():
+        return {**out, "precision": "fp32", "why": "CPU without native bf16"}
+    from bench.fit.calibrate import calibration
+
+    cal = calibration()
+    return {**out, "precision": cal["precision"], "why": f"CPU calibration: {cal['why']}",
+            "bf16_speedup": cal["bf16_speedup"]}
 
 
 def _device_kind() -> str:

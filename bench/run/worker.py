@@ -170,6 +170,7 @@ def run_cell(planned: PlannedCell, save_model: str | None = None, share: str | P
     components = {"strategy": strategy, "policy": policy, "method": method, "adapt": adapt_record}
     model = {**mspec.identity(), "label": mspec.label, "random_init": mspec.random_init}
     rec = ok_record(planned.cell_id, cell, data, model, components, fit, scored, timing, started)
+    rec["precision_choice"] = _precision_choice(cell, planned.precision, fit.precision)
     lap("record")
     timing["wall_seconds"] = time.perf_counter() - t0
     rec["training"] = {"training_id": shared.tid if shared is not None else None,
@@ -198,6 +199,15 @@ def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method
         lap("fit")
     fit.timing["peak_memory_mb"] = mem.peak_mb  # the training's peak (stored with a shared training)
     return fit, (adapted.record if adapted else {"name": "none"})
+
+
+def _precision_choice(cell: Cell, planned: str, trained: str) -> dict:
+    """Why the cell trained in the precision it did: requested, resolved at planning (the id's),
+    trained in, the reason and, on a CPU that calibrated, bf16's measured fp32/bf16 speed-up."""
+    from bench.fit.device import precision_choice
+
+    why = precision_choice(cell.train.precision)
+    return {**why, "precision": planned, "trained_in": trained}
 
 
 def _split_fit_phase(phases: dict[str, float], inner: dict[str, float]) -> None:
