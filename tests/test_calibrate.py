@@ -31,6 +31,7 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path))
     monkeypatch.delenv("BENCH_BF16", raising=False)
     monkeypatch.setattr(device, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(calibrate, "cpu_supports_bf16", lambda: True)
     return tmp_path
 
 

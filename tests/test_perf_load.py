@@ -108,7 +108,3 @@ def test_fast_path_defaults_are_one_line_flips(monkeypatch, tmp_path):
     assert device.resolve_precision("auto", "cpu") == "bf16" and device.resolve_precision("fp32", "cpu") == "fp32"
     monkeypatch.setattr(device, "cpu_supports_bf16", lambda: False)  # no native bf16: auto stays fp32
     assert device.resolve_precision("auto", "cpu") == "fp32"
-    monkeypatch.setattr(device, "CPU_BF16_AUTO", True)
-    assert device.resolve_precision("auto", "cpu") == "bf16" and device.resolve_precision("fp32", "cpu") == "fp32"
-    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: False)  # no native bf16: auto stays fp32
-    assert device.resolve_precision("auto", "cpu") == "fp32"

@@ -20,6 +20,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,17 @@ def decide(timings: Timings | None, native_bf16: bool, threshold: float = BF16_M
     cmp = ">=" if pick == "bf16" else "<"
     return {"precision": pick, "bf16_speedup": round(step, 3), "matmul_speedup": round(matmul, 3),
             "why": f"bf16 training step {step:.2f}x fp32's speed ({cmp} {threshold}x): {pick}"}
+
+
+@lru_cache(maxsize=1)
+def cpu_supports_bf16() -> bool:
+    """AVX-512 bf16 or AMX: autocast bf16 matmuls run natively (read from /proc/cpuinfo; no torch)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def machine() -> dict[str, Any]:
@@ -79,8 +91,6 @@ def calibration(measure: Callable[[], Timings] | None = None, native_bf16: bool 
     """This machine's calibration: read from the cache, or measured once (``measure``, default
     :func:`measure_cpu`) and cached. The dict holds the machine, the timings, the decision and
     whether it came from the cache (``cached``)."""
-    from bench.fit.device import cpu_supports_bf16
-
     info = machine()
     path = cache_path(info)
     try:
@@ -107,7 +117,7 @@ def measure_cpu(repeats: int = 3) -> Timings:
     torch.manual_seed(0)
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     cfg = BertConfig(vocab_size=2000, hidden_size=384, num_hidden_layers=2, num_attention_heads=12,
-                     intermediate_size=1536, max_position_embeddings=64, num_labels=3)
+                     intermediate_size=1536, max_position_embeddings=64, num_labels=3)  # type: ignore[call-arg]
     model = BertForSequenceClassification(cfg).train()
     ids = torch.randint(0, 2000, (8, 64))
     labels = torch.randint(0, 3, (8,))

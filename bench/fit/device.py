@@ -6,8 +6,8 @@ import contextlib
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
+from bench.fit.calibrate import cpu_supports_bf16  # noqa: F401  (re-exported: bench.perf, tests)
 from bench.spec.cell import validate_precision
 
 
@@ -92,17 +92,6 @@ class PeakRSS:
     @property
     def peak_mb(self) -> float:
         return self.peak / 2**20
-
-
-@lru_cache(maxsize=1)
-def cpu_supports_bf16() -> bool:
-    """AVX-512 bf16 or AMX: autocast bf16 matmuls run natively (read from /proc/cpuinfo; no torch)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(f.read().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def resolve_precision(precision: str = "auto", kind: str | None = None) -> str:

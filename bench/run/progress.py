@@ -118,7 +118,7 @@ def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed:
         action = ("rerun" if state == "failed" else "run") if i in runnable else f"skip ({state})"
         rows.append([i + 1, cid, cell.task, cell.model, shown["method"], shown["imbalance"], shown["context"],
                      shown["adapt"], cell.max_length, cell.seed, action,
-                     "?" if estimates[i] is None else round(estimates[i])])
+                     "?" if (est := estimates[i]) is None else round(est)])
     print(f"matrix {plan.name}: {len(plan.cells)} cells (dry run: nothing runs)")
     print(tabulate(rows, ["#", "cell_id", "task", "model", "method", "imbalance", "context", "adapt", "L", "seed",
                           "action", "est. s"], disable_numparse=True))
