@@ -99,3 +99,25 @@ def test_bench_ls_machine(cache, monkeypatch, capsys):
     assert "precision auto on CPU: fp32" in out and "0.556x" in out and "measured now" in out
     assert main(["ls", "machine"]) == 0
     assert "cached" in capsys.readouterr().out
+
+
+def test_bf16_and_fp32_records_of_one_auto_config_are_two_configurations():
+    import pandas as pd
+
+    from bench.record.frame import frame_of, precision_notes
+
+    cell = {"task": "t", "model": "tiny-bert", "method": "full", "imbalance": "none", "context": "head",
+            "max_length": 32, "seed": 0, "train": {"precision": "auto"}}
+    other = {**cell, "imbalance": "class_weight"}
+
+    def rec(c, seed, precision):
+        return {"cell_id": f"{c['imbalance']}{seed}{precision}", "status": "ok", "cell": {**c, "seed": seed},
+                "precision": precision, "metrics": {"accuracy": 0.5}}
+
+    df = frame_of([rec(cell, 0, "fp32"), rec(cell, 1, "bf16"), rec(other, 0, "fp32")])
+    assert df["config_id"].nunique() == 3  # auto->bf16 is its own configuration, never mixed with fp32
+    assert df.loc[df["precision"] == "bf16", "config"].iloc[0].endswith("bf16")
+    notes = precision_notes(df)
+    assert len(notes) == 1 and "class_weight" in notes[0] and "only in fp32" in notes[0]
+    same = frame_of([rec(cell, 0, "fp32"), rec(other, 0, "fp32")])
+    assert precision_notes(same) == [] and isinstance(same, pd.DataFrame)

@@ -268,12 +268,12 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
     if base["timings"]:
         scale, lines = calibration_scale(base.get("calibration"), calibration or calibrate(), max_spread)
         header += lines
-    from bench.record.frame import config_id
+    from bench.record.frame import config_id, effective_cell
 
     by_config: dict[str, list[dict]] = {}
     for r in records:
         if r["status"] == "ok":
-            by_config.setdefault(config_id(r["cell"]), []).append(r)
+            by_config.setdefault(config_id(effective_cell(r)), []).append(r)
     rows: list[Row] = []
     for cid, b in base["configs"].items():
         n = now.get(cid)
