@@ -26,6 +26,7 @@ from bench.components.methods import METHODS
 from bench.components.models import get_model
 from bench.data.prepare import TaskData, stratified_subset, task_seed
 from bench.fit.base import FitResult
+from bench.fit.device import precision_choice
 from bench.metrics import classification_metrics, softmax
 from bench.record.io import record_path, record_status, write_record
 from bench.record.schema import RunRecord, Scored, ok_record, timing_section
@@ -170,7 +171,7 @@ def run_cell(planned: PlannedCell, save_model: str | None = None, share: str | P
     components = {"strategy": strategy, "policy": policy, "method": method, "adapt": adapt_record}
     model = {**mspec.identity(), "label": mspec.label, "random_init": mspec.random_init}
     rec = ok_record(planned.cell_id, cell, data, model, components, fit, scored, timing, started)
-    rec["precision_choice"] = _precision_choice(cell, planned.precision, fit.precision)
+    rec["precision_choice"] = {**precision_choice(cell.train.precision), "precision": planned.precision}
     lap("record")
     timing["wall_seconds"] = time.perf_counter() - t0
     rec["training"] = {"training_id": shared.tid if shared is not None else None,
@@ -188,10 +189,8 @@ def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method
     fitter = fitter_for(mspec, method)
     adapted = None
     phase("train")
-    # Everything alive before training (modules, caches, the task's data) is frozen out of the cyclic
-    # GC while the cell trains: the full collections the Trainer makes (accelerate's free_memory at
-    # the end of training) then take milliseconds instead of scanning the whole heap (seconds per
-    # cell on a loaded 2-core machine). Unfrozen afterwards, so nothing is kept from collection.
+    # What is alive before training is kept out of the cyclic GC while the cell trains: the Trainer's
+    # full collections (accelerate's free_memory) then skip the whole heap (seconds per cell); unfrozen after.
     gc.freeze()
     try:
         with PeakRSS() as mem:
@@ -207,15 +206,6 @@ def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method
         gc.unfreeze()
     fit.timing["peak_memory_mb"] = mem.peak_mb  # the training's peak (stored with a shared training)
     return fit, (adapted.record if adapted else {"name": "none"})
-
-
-def _precision_choice(cell: Cell, planned: str, trained: str) -> dict:
-    """Why the cell trained in the precision it did: requested, resolved at planning (the id's),
-    trained in, the reason and, on a CPU that calibrated, bf16's measured fp32/bf16 speed-up."""
-    from bench.fit.device import precision_choice
-
-    why = precision_choice(cell.train.precision)
-    return {**why, "precision": planned, "trained_in": trained}
 
 
 def _split_fit_phase(phases: dict[str, float], inner: dict[str, float]) -> None:
