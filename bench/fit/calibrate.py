@@ -31,6 +31,7 @@ BF16_MIN_SPEEDUP = 1.25  # bf16 must be this much faster end to end (a training 
 FORMAT = 1  # bump when what is measured changes: old cache files are then measured again
 
 Timings = dict[str, float]  # matmul_fp32_s, matmul_bf16_s, step_fp32_s, step_bf16_s
+_MEMO: dict[Path, dict[str, Any]] = {}  # this process's measurements (when the cache cannot be written)
 
 
 def decide(timings: Timings | None, native_bf16: bool, threshold: float = BF16_MIN_SPEEDUP) -> dict[str, Any]:
@@ -93,6 +94,8 @@ def calibration(measure: Callable[[], Timings] | None = None, native_bf16: bool 
     whether it came from the cache (``cached``)."""
     info = machine()
     path = cache_path(info)
+    if measure is None and native_bf16 is None and path in _MEMO:  # an unwritable cache: measure once per process
+        return _MEMO[path]
     try:
         cal = json.loads(path.read_text())
         if cal.get("machine") == info:
@@ -104,6 +107,8 @@ def calibration(measure: Callable[[], Timings] | None = None, native_bf16: bool 
     cal = {"machine": info, "native_bf16": native, "timings": timings, **decide(timings, native),
            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_atomic(path, json.dumps(cal, indent=1).encode(), best_effort=True)
+    if measure is None and native_bf16 is None:
+        _MEMO[path] = {**cal, "cached": True, "path": str(path)}
     return {**cal, "cached": False, "path": str(path)}
 
 
