@@ -126,7 +126,7 @@ def precision_choice(precision: str = "auto", kind: str | None = None) -> dict:
         return {**out, "precision": "fp32", "why": "CPU without native bf16"}
     from bench.fit.calibrate import calibration
 
-    cal = calibration()
+    cal = calibration(native_bf16=True)
     return {**out, "precision": cal["precision"], "why": f"CPU calibration: {cal['why']}",
             "bf16_speedup": cal["bf16_speedup"]}
 
