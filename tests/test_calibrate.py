@@ -87,6 +87,9 @@ def test_record_states_the_choice(tiny_cell):
     from bench.run.worker import run_cell
 
     rec = run_cell(plan_cell(tiny_cell))
+    import gc
+
+    assert gc.get_freeze_count() == 0  # the worker's gc.freeze during training is undone
     assert rec["precision"] == "fp32"
     assert rec["precision_choice"]["precision"] == "fp32" and rec["precision_choice"]["why"] == "BENCH_BF16=0"
     assert rec["precision_choice"]["requested"] == "auto"
