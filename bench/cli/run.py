@@ -6,7 +6,9 @@ import argparse
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from bench.cli.ecosystem import add_ecosystem_args, finish_from_args, report_to_from_args
 from bench.cli.run_flags import dry_run_cell, matrix_overrides, with_speed_flags  # noqa: F401 - re-exported
@@ -156,7 +158,7 @@ def _value(v) -> str:
     return "n/a" if v is None or v != v else f"{v:.4f}"
 
 
-def print_result(rec: dict, path: Path | None = None) -> None:
+def print_result(rec: Mapping[str, Any], path: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -11,6 +11,7 @@ import json
 import logging
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def fit_transformer(job: FitJob) -> FitResult:
                             "loss_curve": mtiming["loss_curve"], "train_windows": train_w.stats()}
 
     members = fit_members(job, fit_one)
-    model = last["model"]
+    model: Any = last["model"]
     clock.lap("other")
     timing.update(latency_ms(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
                   test_ms_per_doc=1000 * timing["eval_seconds"] / max(1, test_w.n_docs),  # batched, amortised
@@ -140,7 +141,7 @@ def _add_member_timing(timing: dict, mtiming: dict, tt: dict, m: int) -> None:
         timing["loss_curve"] = mtiming["loss_curve"]
 
 
-def _tokenized(job: FitJob) -> tuple[object, dict[str, list[list[int]]], float]:
+def _tokenized(job: FitJob) -> tuple[Any, dict[str, list[list[int]]], float]:
     """The model's tokenizer and every split's whole-text token ids (disk-cached), with the time taken."""
     from bench.fit.tokens import tokenize_cached, tokenizer_for
 
@@ -176,7 +177,8 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
         doc = policy.aggregate(pred.predictions, val_w.doc_index, val_w.n_docs)
         return {main: classification_metrics(val.labels, softmax(doc), data.label_names)[main]}
 
-    train_set, extra_args, extra_callbacks = WindowDataset(train_w, train_labels), {}, []
+    train_set: Any = WindowDataset(train_w, train_labels)
+    extra_args, extra_callbacks = {}, []
     if stream is not None:  # training windows change during training: batches drawn up front
         train_set, extra_args, extra_callbacks = stream.trainer_setup(
             train_labels, tp.batch_size, tp.epochs, tp.grad_accum, resampling.draw_probabilities())

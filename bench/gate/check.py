@@ -151,7 +151,7 @@ def baseline_degenerate(base: dict, b: dict, now_recs: list[dict]) -> tuple[dict
     q = next((r["quality"] for r in now_recs if r.get("quality")), None)
     main = next(((r.get("task") or {}).get("main_score") for r in now_recs), None)
     stats = b["metrics"].get(main) if main else None
-    if q is None or not stats or len(stats["values"]) != len(b["seeds"]):
+    if main is None or q is None or not stats or len(stats["values"]) != len(b["seeds"]):
         return was, False
     for seed, value in zip(b["seeds"], stats["values"], strict=True):
         if why := judge(main, value, q["majority_score"], [], [], [], q["margin"]):
@@ -208,6 +208,8 @@ def calibration_scale(base_cal: dict | None, now_cal: dict | None, max_spread: f
     if not base_cal or not isinstance(base_cal.get("workload"), dict) or base_cal["workload"].get("name") != NAME:
         return None, ["timings not judged: the baseline has no calibration of the current workload "
                       "(regenerate the baseline: bench baseline --results DIR --out FILE)"]
+    if not now_cal:
+        return None, ["timings not judged: no calibration was measured now"]
     lines = [_cal_line("baseline", base_cal), _cal_line("now", now_cal)]
     if base_cal["workload"] != now_cal.get("workload"):
         diff = sorted(k for k in {**base_cal["workload"], **now_cal["workload"]}
@@ -245,12 +247,12 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
     if base["timings"]:
         scale, lines = calibration_scale(base.get("calibration"), calibration or calibrate(), max_spread)
         header += lines
-    from bench.record.frame import config_id
+    from bench.record.frame import config_id, effective_cell
 
     by_config: dict[str, list[dict]] = {}
     for r in records:
         if r["status"] == "ok":
-            by_config.setdefault(config_id(r["cell"]), []).append(r)
+            by_config.setdefault(config_id(effective_cell(r)), []).append(r)
     rows: list[Row] = []
     for cid, b in base["configs"].items():
         n = now.get(cid)

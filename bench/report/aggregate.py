@@ -19,7 +19,7 @@ import pandas as pd
 
 from bench.errors import BenchError, ConfigError
 from bench.metrics import DIRECTION
-from bench.record.frame import mean_std
+from bench.record.frame import mean_std, precision_notes
 from bench.registry import suggest
 from bench.report import winrate
 from bench.report.records import RecordSet, load_record_set  # noqa: F401 - re-exported
@@ -125,6 +125,7 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
             "missing" if planned.has(keys, tuple(task if c == "task" and c not in r else r[c] for c in keys))
             else "not planned" for _, r in cells[absent].iterrows()]
     notes = _rank_and_test(res, cells, cols, col_keys, metric, direction, resamples, seed, alpha)
+    notes += precision_notes(frame)
     overall = winrate.overall(cells, rows, cols, len(col_keys), direction)
     failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)
     tasks = sorted(frame["task"].unique())
