@@ -75,6 +75,10 @@ def fit_transformer(job: FitJob) -> FitResult:
     cell, data, policy, method, mspec = job.cell, job.data, job.policy, job.method, job.model
     device = pick_device(precision=job.precision)
     opts, clock = RuntimeOptions.from_env(), Clock()  # clock: seconds per phase -> timing.phases
+    hier = "segments" in policy.needs  # a hierarchical model: documents of segments (bench.fit.hierarchical)
+    if hier and job.save_model:
+        raise ConfigError(f"--save-model: context {policy.name!r} trains a segment stack that is not a plain "
+                          "transformers classifier and cannot be saved yet (drop --save-model)")
     tokenizer, tok, tokenize_seconds = _tokenized(job)
     val_w = policy.encode(tok["validation"], cell.max_length, tokenizer, train=False, seed=cell.seed)
     test_w = policy.encode(tok["test"], cell.max_length, tokenizer, train=False, seed=cell.seed)
@@ -92,6 +96,13 @@ def fit_transformer(job: FitJob) -> FitResult:
         limit = max_positions(model.config)
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
+        if hier:
+            from bench.fit.hierarchical import HierarchicalClassifier
+
+            if policy.length(cell.max_length) > limit:
+                raise ConfigError(f"context 'hierarchical': segment_length {policy.length(cell.max_length)} is "
+                                  f"above model {mspec.name!r}'s limit of {limit} tokens")
+            model = HierarchicalClassifier(model, policy.aggregator, policy.segments)  # new modules: seeded here
         train_docs = [tok["train"][i] for i in resampling.indices]
         train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
         stream = policy.train_stream(train_docs, cell.max_length, tokenizer, seed)
@@ -100,11 +111,11 @@ def fit_transformer(job: FitJob) -> FitResult:
                                 data.splits["train"].labels[resampling.indices], val_w, data.splits["validation"],
                                 data, seed, stream=stream)
         clock.lap("train")
-        vl, _ = predict_logits(model, val_w, tokenizer, device, cell.train.eval_batch_size)
-        tl, tt = predict_logits(model, test_w, tokenizer, device, cell.train.eval_batch_size)
+        vl, _ = predict(model, val_w, tokenizer, device, cell.train.eval_batch_size)
+        tl, tt = predict(model, test_w, tokenizer, device, cell.train.eval_batch_size)
         clock.lap("predict")
-        vdoc = policy.aggregate(vl, val_w.doc_index, val_w.n_docs)
-        tdoc = policy.aggregate(tl, test_w.doc_index, test_w.n_docs)
+        vdoc = policy.aggregate(vl, doc_index(policy, val_w), val_w.n_docs)
+        tdoc = policy.aggregate(tl, doc_index(policy, test_w), test_w.n_docs)
         _add_member_timing(timing, mtiming, tt, m)
         best = mtiming.get("best_val_score")
         if best is None:  # a single pass (see single_pass_args): validation scored here instead
@@ -113,10 +124,16 @@ def fit_transformer(job: FitJob) -> FitResult:
         return vdoc, tdoc, {"epochs_run": mtiming["epochs_run"], "best_val_score": best,
                             "loss_curve": mtiming["loss_curve"], "train_windows": train_w.stats()}
 
+    if hier:
+        from bench.fit import hierarchical
+
+        predict, latency = hierarchical.predict_docs, hierarchical.latency_ms
+    else:
+        predict, latency = predict_logits, latency_ms
     members = fit_members(job, fit_one)
     model = last["model"]
     clock.lap("other")
-    timing.update(latency_ms(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
+    timing.update(latency(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
                   test_ms_per_doc=1000 * timing["eval_seconds"] / max(1, test_w.n_docs),  # batched, amortised
                   peak_cuda_memory_mb=device.peak_memory_mb())
     clock.lap("latency")
@@ -128,6 +145,11 @@ def fit_transformer(job: FitJob) -> FitResult:
                      context={"test": test_w.stats(), "validation": val_w.stats(), "train": last["train_context"]},
                      cost=_cost(model, device, opts, timing, test_w), precision="bf16" if device.bf16 else "fp32",
                      members=recorded, member_test_logits=members.test_logits)
+
+
+def doc_index(policy, windows: Windows) -> np.ndarray:
+    """Which document each row of the model's logits belongs to: a hierarchical model scores documents."""
+    return np.arange(windows.n_docs) if "segments" in policy.needs else windows.doc_index
 
 
 def _add_member_timing(timing: dict, mtiming: dict, tt: dict, m: int) -> None:
@@ -171,12 +193,17 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
     tp = cell.train
     main = data.spec.main_score
     collator = DataCollatorWithPadding(tokenizer)  # dynamic padding: to the longest in each batch
+    dataset: type = WindowDataset
+    if "segments" in policy.needs:  # documents of segments, padded to [batch, segments, seg_len]
+        from bench.fit.hierarchical import SegmentCollator, SegmentDataset
+
+        collator, dataset = SegmentCollator(tokenizer.pad_token_id), SegmentDataset
 
     def compute_metrics(pred):
-        doc = policy.aggregate(pred.predictions, val_w.doc_index, val_w.n_docs)
+        doc = policy.aggregate(pred.predictions, doc_index(policy, val_w), val_w.n_docs)
         return {main: classification_metrics(val.labels, softmax(doc), data.label_names)[main]}
 
-    train_set, extra_args, extra_callbacks = WindowDataset(train_w, train_labels), {}, []
+    train_set, extra_args, extra_callbacks = dataset(train_w, train_labels), {}, []
     if stream is not None:  # training windows change during training: batches drawn up front
         train_set, extra_args, extra_callbacks = stream.trainer_setup(
             train_labels, tp.batch_size, tp.epochs, tp.grad_accum, resampling.draw_probabilities())
@@ -198,7 +225,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
         callbacks += extra_callbacks
         trainer = trainer_class()(
             model=model, args=args, train_dataset=train_set,
-            eval_dataset=WindowDataset(val_w, val.labels), data_collator=collator,
+            eval_dataset=dataset(val_w, val.labels), data_collator=collator,
             compute_metrics=compute_metrics, callbacks=callbacks, strategy=strategy, resampling=resampling,
             group_by_length=tp.group_by_length,
         )
