@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,14 +31,16 @@ class HierarchicalClassifier(nn.Module):
 
     def __init__(self, classifier: nn.Module, aggregator: str, max_segments: int) -> None:
         super().__init__()
-        inner = classifier.get_base_model() if hasattr(classifier, "get_base_model") else classifier  # peft
+        base: Any = classifier
+        inner: Any = base.get_base_model() if hasattr(base, "get_base_model") else base  # peft: LoRA inside
         pooling = getattr(inner.config, "pooling", None)  # bench.fit.pooled: the checkpoint's declared pooling
-        self.encoder = inner.encoder if pooling else getattr(inner, inner.base_model_prefix)
-        if getattr(self.encoder, "pooler", None) is not None:
-            self.encoder.pooler = None  # segments are pooled here
+        encoder: Any = inner.encoder if pooling else getattr(inner, inner.base_model_prefix)
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # segments are pooled here
+        self.encoder = encoder
         self.pooling, self.aggregator, self.max_segments = pooling or "cls", aggregator, max_segments
         self.config = inner.config  # num_labels, id2label (the Trainer and predict read it)
-        enc = self.encoder.config
+        enc = encoder.config
         hidden, p = int(enc.hidden_size), float(getattr(enc, "hidden_dropout_prob", 0.1) or 0.1)
         if aggregator == "attention":
             self.segment_positions = nn.Embedding(max_segments + 1, hidden, padding_idx=0)

@@ -77,8 +77,8 @@ def fit_transformer(job: FitJob) -> FitResult:
     opts, clock = RuntimeOptions.from_env(), Clock()  # clock: seconds per phase -> timing.phases
     hier = "segments" in policy.needs  # a hierarchical model: documents of segments (bench.fit.hierarchical)
     if hier and job.save_model:
-        raise ConfigError(f"--save-model: context {policy.name!r} trains a segment stack that is not a plain "
-                          "transformers classifier and cannot be saved yet (drop --save-model)")
+        raise ConfigError(f"--save-model: context {policy.name!r} trains a model that cannot be saved as a "
+                          "transformers classifier yet (drop --save-model)")
     tokenizer, tok, tokenize_seconds = _tokenized(job)
     val_w = policy.encode(tok["validation"], cell.max_length, tokenizer, train=False, seed=cell.seed)
     test_w = policy.encode(tok["test"], cell.max_length, tokenizer, train=False, seed=cell.seed)
@@ -99,9 +99,9 @@ def fit_transformer(job: FitJob) -> FitResult:
         if hier:
             from bench.fit.hierarchical import HierarchicalClassifier
 
-            if policy.length(cell.max_length) > limit:
-                raise ConfigError(f"context 'hierarchical': segment_length {policy.length(cell.max_length)} is "
-                                  f"above model {mspec.name!r}'s limit of {limit} tokens")
+            if policy.window_length(cell.max_length) > limit:  # (validate_cell refuses it before any work)
+                raise ConfigError(f"context 'hierarchical': segment_length {policy.window_length(cell.max_length)} "
+                                  f"is above model {mspec.name!r}'s limit of {limit} tokens")
             model = HierarchicalClassifier(model, policy.aggregator, policy.segments)  # new modules: seeded here
         train_docs = [tok["train"][i] for i in resampling.indices]
         train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
@@ -192,7 +192,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
 
     tp = cell.train
     main = data.spec.main_score
-    collator = DataCollatorWithPadding(tokenizer)  # dynamic padding: to the longest in each batch
+    collator: object = DataCollatorWithPadding(tokenizer)  # dynamic padding: to the longest in each batch
     dataset: type = WindowDataset
     if "segments" in policy.needs:  # documents of segments, padded to [batch, segments, seg_len]
         from bench.fit.hierarchical import SegmentCollator, SegmentDataset

@@ -25,20 +25,20 @@ class Hierarchical(ContextPolicy):
     segment_length: int | None = Field(None, ge=2)  # tokens per segment, special tokens included; None = max_length
     aggregator: Literal["mean", "max", "attention"] = "attention"
 
-    def length(self, max_length: int) -> int:
+    def window_length(self, max_length: int) -> int:
         """Tokens per segment (special tokens included)."""
         return self.segment_length or max_length
 
     def content_length(self, max_length: int, tokenizer) -> int:
         try:
-            return super().content_length(self.length(max_length), tokenizer)
+            return super().content_length(self.window_length(max_length), tokenizer)
         except ConfigError:
-            raise ConfigError(f"context policy 'hierarchical': segment_length {self.length(max_length)} leaves no "
+            raise ConfigError(f"context policy 'hierarchical': segment_length {self.window_length(max_length)} leaves no "
                               "room for content after the special tokens") from None
 
     def encode(self, docs, max_length, tokenizer, *, train, seed=0, epoch=0):
         """Segments (as windows, ``doc_index`` = their document), each at most ``segment_length`` tokens."""
-        return super().encode(docs, self.length(max_length), tokenizer, train=train, seed=seed, epoch=epoch)
+        return super().encode(docs, self.window_length(max_length), tokenizer, train=train, seed=seed, epoch=epoch)
 
     def _spans(self, length, n, *, train, rng):
         return chunk_spans(length, n, n, self.segments)
