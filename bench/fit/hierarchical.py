@@ -29,6 +29,8 @@ from bench.fit.pooled import pool_hidden
 class HierarchicalClassifier(nn.Module):
     """Wraps a built sequence classifier's encoder (LoRA adapters included: peft's base model)."""
 
+    scores_documents = True  # one logit row per document (bench.fit.transformer.predict_logits asks)
+
     def __init__(self, classifier: nn.Module, aggregator: str, max_segments: int) -> None:
         super().__init__()
         base: Any = classifier

@@ -11,6 +11,7 @@ import json
 import logging
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,14 @@ log = logging.getLogger(__name__)
 
 
 def predict_logits(model, windows: Windows, tokenizer, device: Device, batch_size: int) -> tuple[np.ndarray, dict]:
-    """Inference in inference mode with length-sorted batches; returns logits in window order."""
+    """Inference in inference mode with length-sorted batches; returns logits in window order (a
+    hierarchical model: per document, bench.fit.hierarchical.predict_docs)."""
     import torch
+
+    if getattr(model, "scores_documents", False):
+        from bench.fit.hierarchical import predict_docs
+
+        return predict_docs(model, windows, tokenizer, device, batch_size)
 
     model.eval()
     n = len(windows.input_ids)
@@ -50,6 +57,11 @@ def predict_logits(model, windows: Windows, tokenizer, device: Device, batch_siz
 def latency_ms(model, windows: Windows, tokenizer, device: Device, n_docs: int) -> dict:
     """Per-document latency: all windows of one document as one request, one at a time."""
     import torch
+
+    if getattr(model, "scores_documents", False):  # a hierarchical model: its segments as one request
+        from bench.fit import hierarchical
+
+        return hierarchical.latency_ms(model, windows, tokenizer, device, n_docs)
 
     docs = list(range(min(n_docs, windows.n_docs)))
     times = []
@@ -75,10 +87,6 @@ def fit_transformer(job: FitJob) -> FitResult:
     cell, data, policy, method, mspec = job.cell, job.data, job.policy, job.method, job.model
     device = pick_device(precision=job.precision)
     opts, clock = RuntimeOptions.from_env(), Clock()  # clock: seconds per phase -> timing.phases
-    hier = "segments" in policy.needs  # a hierarchical model: documents of segments (bench.fit.hierarchical)
-    if hier and job.save_model:
-        raise ConfigError(f"--save-model: context {policy.name!r} trains a model that cannot be saved as a "
-                          "transformers classifier yet (drop --save-model)")
     tokenizer, tok, tokenize_seconds = _tokenized(job)
     val_w = policy.encode(tok["validation"], cell.max_length, tokenizer, train=False, seed=cell.seed)
     test_w = policy.encode(tok["test"], cell.max_length, tokenizer, train=False, seed=cell.seed)
@@ -91,18 +99,11 @@ def fit_transformer(job: FitJob) -> FitResult:
     def fit_one(m, seed, resampling):
         clock.lap("other")
         set_seed(seed)
-        model = method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts))
+        model = _for_policy(method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts)), job)
         clock.lap("model_load")
         limit = max_positions(model.config)
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
-        if hier:
-            from bench.fit.hierarchical import HierarchicalClassifier
-
-            if policy.window_length(cell.max_length) > limit:  # (validate_cell refuses it before any work)
-                raise ConfigError(f"context 'hierarchical': segment_length {policy.window_length(cell.max_length)} "
-                                  f"is above model {mspec.name!r}'s limit of {limit} tokens")
-            model = HierarchicalClassifier(model, policy.aggregator, policy.segments)  # new modules: seeded here
         train_docs = [tok["train"][i] for i in resampling.indices]
         train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
         stream = policy.train_stream(train_docs, cell.max_length, tokenizer, seed)
@@ -111,8 +112,8 @@ def fit_transformer(job: FitJob) -> FitResult:
                                 data.splits["train"].labels[resampling.indices], val_w, data.splits["validation"],
                                 data, seed, stream=stream)
         clock.lap("train")
-        vl, _ = predict(model, val_w, tokenizer, device, cell.train.eval_batch_size)
-        tl, tt = predict(model, test_w, tokenizer, device, cell.train.eval_batch_size)
+        vl, _ = predict_logits(model, val_w, tokenizer, device, cell.train.eval_batch_size)
+        tl, tt = predict_logits(model, test_w, tokenizer, device, cell.train.eval_batch_size)
         clock.lap("predict")
         vdoc = policy.aggregate(vl, doc_index(policy, val_w), val_w.n_docs)
         tdoc = policy.aggregate(tl, doc_index(policy, test_w), test_w.n_docs)
@@ -124,16 +125,10 @@ def fit_transformer(job: FitJob) -> FitResult:
         return vdoc, tdoc, {"epochs_run": mtiming["epochs_run"], "best_val_score": best,
                             "loss_curve": mtiming["loss_curve"], "train_windows": train_w.stats()}
 
-    if hier:
-        from bench.fit import hierarchical
-
-        predict, latency = hierarchical.predict_docs, hierarchical.latency_ms
-    else:
-        predict, latency = predict_logits, latency_ms
     members = fit_members(job, fit_one)
     model = last["model"]
     clock.lap("other")
-    timing.update(latency(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
+    timing.update(latency_ms(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
                   test_ms_per_doc=1000 * timing["eval_seconds"] / max(1, test_w.n_docs),  # batched, amortised
                   peak_cuda_memory_mb=device.peak_memory_mb())
     clock.lap("latency")
@@ -145,6 +140,33 @@ def fit_transformer(job: FitJob) -> FitResult:
                      context={"test": test_w.stats(), "validation": val_w.stats(), "train": last["train_context"]},
                      cost=_cost(model, device, opts, timing, test_w), precision="bf16" if device.bf16 else "fp32",
                      members=recorded, member_test_logits=members.test_logits)
+
+
+def _for_policy(model, job: FitJob):
+    """The model to train: the classifier, or a hierarchical model around its encoder (a policy that
+    needs ``segments``: bench.fit.hierarchical; its new modules are initialised from the seeded RNG).
+    validate_cell has refused windows above the model's positions."""
+    policy: Any = job.policy
+    if job.save_model and not policy.exportable:  # (the CLI refuses it before any work)
+        raise ConfigError(f"--save-model: context {policy.name!r} trains a model that cannot be saved as a "
+                          "transformers classifier yet (drop --save-model)")
+    if "segments" not in policy.needs:
+        return model
+    from bench.fit.hierarchical import HierarchicalClassifier
+
+    return HierarchicalClassifier(model, policy.aggregator, policy.segments)
+
+
+def _batching(policy, tokenizer) -> tuple[object, type]:
+    """(collator, dataset class): windows padded per batch, or documents of segments padded to
+    [batch, segments, seg_len] for a hierarchical model."""
+    if "segments" in policy.needs:
+        from bench.fit.hierarchical import SegmentCollator, SegmentDataset
+
+        return SegmentCollator(tokenizer.pad_token_id), SegmentDataset
+    from transformers import DataCollatorWithPadding
+
+    return DataCollatorWithPadding(tokenizer), WindowDataset  # dynamic padding: to the longest in each batch
 
 
 def doc_index(policy, windows: Windows) -> np.ndarray:
@@ -188,16 +210,11 @@ def _cost(model, device: Device, opts: RuntimeOptions, timing: dict, test_w: Win
 
 def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resampling, train_w: Windows, train_labels,
            val_w: Windows, val: Split, data: TaskData, seed: int, stream=None):
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
+    from transformers import EarlyStoppingCallback, TrainingArguments
 
     tp = cell.train
     main = data.spec.main_score
-    collator: object = DataCollatorWithPadding(tokenizer)  # dynamic padding: to the longest in each batch
-    dataset: type = WindowDataset
-    if "segments" in policy.needs:  # documents of segments, padded to [batch, segments, seg_len]
-        from bench.fit.hierarchical import SegmentCollator, SegmentDataset
-
-        collator, dataset = SegmentCollator(tokenizer.pad_token_id), SegmentDataset
+    collator, dataset = _batching(policy, tokenizer)
 
     def compute_metrics(pred):
         doc = policy.aggregate(pred.predictions, doc_index(policy, val_w), val_w.n_docs)
