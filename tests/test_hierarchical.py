@@ -183,3 +183,19 @@ def test_a_document_shorter_than_one_segment_is_one_segment_and_one_prediction(t
     logits, info = predict_docs(model, w, tok, pick_device(precision="fp32"), batch_size=2)
     assert logits.shape == (3, 2) and np.isfinite(logits).all() and info["windows"] == 5
     assert not np.allclose(logits[0], logits[1])
+
+
+def test_weighted_sampler_and_best_epoch_reload_work_per_document(task, tmp_path, monkeypatch):
+    """A weighted sampler draws documents (not segments); 2 epochs validate, save and reload the best
+    checkpoint of the hierarchical model through the Trainer."""
+    from bench.run.ids import plan_cell
+    from bench.run.worker import run_cell
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    cell = _cell(task, "max", imbalance="balanced_sampler",
+                 train=TrainParams(epochs=2, batch_size=8, limit_eval=None, latency_docs=0,
+                                   early_stopping_patience=None))
+    rec = run_cell(plan_cell(cell))
+    n_train = rec["context"]["train"]["windows"] / rec["context"]["train"]["windows_per_doc"]
+    assert rec["context"]["train"]["windows_seen"] == 2 * round(n_train)  # documents drawn, 2 epochs
+    assert len(rec["timing"]["loss_curve"]) == 2  # one logged training loss per epoch
