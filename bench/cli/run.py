@@ -119,6 +119,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cell = cell_from_args(args)
     validate_cell(cell)
+    if args.save_model:
+        from bench.components.context import CONTEXT
+
+        if not CONTEXT.get(cell.context).exportable:
+            raise ConfigError(f"--save-model: context {cell.context!r} trains a model that cannot be saved as a "
+                              "transformers classifier yet (drop --save-model)")
     report_to_from_args(args)
     finish = finish_from_args(args)  # extra metrics and tracker checked before the cell runs
     planned = plan_cell(cell)  # the id and precision, once

@@ -74,6 +74,10 @@ def validate_cell(cell: Cell) -> None:
     if mspec.kind == "hf":  # window-size checks need the tokenizer's special tokens
         from bench.fit.tokens import tokenizer_for
 
+        if policy.window_length(cell.max_length) > limit:  # e.g. hierarchical's segment_length
+            raise ConfigError(f"context {policy.name!r}: windows of {policy.window_length(cell.max_length)} tokens "
+                              f"are above model {mspec.name!r}'s limit of {limit} tokens")
+
         policy.check(cell.max_length, tokenizer_for(mspec))  # loaded once per process, reused by the fit
     method = build(METHODS, cell.method, cell.method_params)
     adaptation = build(ADAPT, cell.adapt, cell.adapt_params)
