@@ -4,6 +4,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("BENCH_DEVICE", "cpu")  # CI has no GPU; GPU paths are exercised through Device on CPU
+# precision "auto" resolves to fp32 in tests on every machine (no CPU calibration, machine-independent
+# ids and numbers); tests of the calibration inject timings (tests/test_calibrate.py)
+os.environ.setdefault("BENCH_BF16", "0")
 
 from pathlib import Path  # noqa: E402
 

@@ -102,7 +102,8 @@ BASE = {"imbalance": "none", "context": None, "method": "full", "adapt": "none"}
 # (its fitter is the Trainer's, tested in test_methods)
 RUN = {"classical/full": lambda axis, name: True,
        "hf/probe": lambda axis, name: axis != "method" and name != "dapt",  # dapt: tapt's path on a corpus
-       "hf/full": lambda axis, name: (axis, name) in {("imbalance", "focal"), ("context", "random_window")},
+       "hf/full": lambda axis, name: (axis, name) in {("imbalance", "focal"), ("context", "random_window"),
+                                                      ("context", "hierarchical")},
        "hf/lora": lambda axis, name: False}
 
 

@@ -91,7 +91,7 @@ def test_files_task_carves_splits(csv_task):
     [
         (balanced_rows(10, labels=("a",)), "", "only one class"),
         (balanced_rows(10) + [("", "a")], "", "1 empty or null texts in split 'train'"),
-        (balanced_rows(10), "label_names: [a, c]\n", "label 'b' in split 'train'"),
+        (balanced_rows(10), "label_names: [a, c]\n", "data.csv row 12: label 'b' not in label_names"),
         (balanced_rows(10), "text_column: body\n", "column 'body' not found"),
     ],
 )

@@ -14,18 +14,20 @@ from bench.cli import main
 from tests.test_report_axis import record, write
 from tests.test_site_browser import browser, column_values, errors, images_ok  # noqa: F401 - fixture
 
-MATRIX = ("name: mini\ntasks: [t1, t2]\nmodels: [m1]\nimbalance: [none, focal]\ncontext: [head, tail]\n"
-          "seeds: [0, 1]\nexclude:\n  - {task: t2, context: [tail]}\n")
+MATRIX = ("name: mini\ntasks: [drugs-sentiment, bbc-news]\nmodels: [tiny-bert]\nimbalance: [none, focal]\ncontext: [head, tail]\n"
+          "seeds: [0, 1]\nexclude:\n  - {task: bbc-news, context: [tail]}\n")
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """The matrix above, every planned cell but t1·none·tail; focal beats none on both tasks."""
+    """The matrix above (real task and model names: the report plans them as the runner does), every
+    planned cell but drugs-sentiment·none·tail; focal beats none on both tasks."""
     root = tmp_path_factory.mktemp("axiscli")
     (root / "m.yaml").write_text(MATRIX)
-    recs = [record(task=t, seed=s, imbalance=i, context=c, accuracy=0.9 if i == "focal" else 0.55)
-            for t in ("t1", "t2") for i in ("none", "focal") for c in ("head", "tail") for s in (0, 1)
-            if not (t == "t2" and c == "tail") and not (t == "t1" and i == "none" and c == "tail")]
+    recs = [record(task=t, seed=s, imbalance=i, context=c, accuracy=0.9 if i == "focal" else 0.55,
+                   model="tiny-bert")
+            for t in ("drugs-sentiment", "bbc-news") for i in ("none", "focal") for c in ("head", "tail") for s in (0, 1)
+            if not (t == "bbc-news" and c == "tail") and not (t == "drugs-sentiment" and i == "none" and c == "tail")]
     write(root / "res", recs)
     return root
 
@@ -42,13 +44,18 @@ def test_axis_markdown_and_matrix(results, capsys):
     pooled = next(line for line in out.splitlines() if "pooled (2 tasks)" in line)
     assert "| 2 " in pooled and "2/0/0" in pooled and "**+0.3" in pooled  # significant, positive, bold
     assert "majority class (no training)" in out
-    assert "m1 · full · focal · tail · L128" in out and "no imbalance=none configuration" in out  # unmatched, listed
+    assert "p Holm" in out and "family" in out and "pooled rows: 1 value(s)" in out
+    code, out, _ = run(capsys, "report", "--results", results / "res", "--axis", "imbalance", "--resamples", 50,
+                       "--alpha", "0.2")
+    assert code == 0 and "80% CI" in out and "≤0.039" in out  # --alpha governs; p floor 2/51 shown as a bound
+    assert "tiny-bert · full · focal · tail · L128" in out and "no imbalance=none configuration" in out  # unmatched, listed
+    assert "### Minimum detectable effect" in out and "detected (MDE" in out  # every pair states its MDE
     code, out, _ = run(capsys, "report", "--results", results / "res", "--matrix", results / "m.yaml", "--resamples", 50)
     assert code == 0 and "## Planned cells without a record" in out
     missing = out.split("## Planned cells without a record")[1]
-    assert missing.count("m1 · full · none · tail · L128") == 2  # both seeds planned, never run
+    assert missing.count("tiny-bert · full · none · tail · L128") == 2  # both seeds planned, never run
     board = out.split("## Leaderboard")[1].split("## Per configuration")[0]
-    assert "not planned" in board and "missing" not in board  # t2 x tail: excluded by the matrix
+    assert "not planned" in board and "missing" not in board  # bbc-news x tail: excluded by the matrix
 
 
 def test_axis_other_formats(results, capsys, tmp_path):
@@ -63,7 +70,7 @@ def test_axis_other_formats(results, capsys, tmp_path):
     code, text, _ = run(capsys, *argv, "--format", "json")
     data = json.loads(text)
     assert code == 0 and data["reference"] == "none" and len(data["pairs"]) == 2
-    assert [u["config"] for u in data["unmatched"]] == ["m1 · full · focal · tail · L128"]
+    assert [u["config"] for u in data["unmatched"]] == ["tiny-bert · full · focal · tail · L128"]
     out = tmp_path / "axis"
     code, _, _ = run(capsys, *argv, "--out", out)
     assert code == 0 and (out / "plots" / "axis_imbalance.png").read_bytes()[:4] == b"\x89PNG"
@@ -151,13 +158,13 @@ def test_default_matrix_shape(tmp_path, capsys):
     overall rank, nothing the matrix excluded is missing, and each axis answers its task."""
     from pathlib import Path
 
-    from bench.components import axis_types
     from bench.record.io import write_record
+    from bench.run.plan import expand_planned
     from bench.spec.matrix import load_matrix
 
     matrix = Path(__file__).resolve().parent.parent / "matrices" / "default.yaml"
     better = {"head_tail": 0.85, "class_weight": 0.8, "logit_adjust": 0.8}
-    for c in load_matrix(matrix).expand(axis_types()):
+    for c in (p.cell for p in expand_planned(load_matrix(matrix))):  # as the runner records them: recipe resolved
         rec = record(task=c.task, seed=c.seed, accuracy=better.get(c.context, better.get(c.imbalance, 0.55)))
         rec["cell"] = c.to_dict()
         rec["cell_id"] = hashlib.sha256(json.dumps(rec["cell"], sort_keys=True).encode()).hexdigest()[:16]
@@ -165,7 +172,9 @@ def test_default_matrix_shape(tmp_path, capsys):
     code, out, _ = run(capsys, "report", "--results", tmp_path / "res", "--matrix", matrix, "--resamples", 50)
     board = out.split("## Leaderboard")[1].split("## Per configuration")[0]
     shared = next(line for line in board.splitlines() if "minilm-l6 · full · none · head · L128" in line)
-    assert code == 0 and shared.rstrip(" |").endswith("—") and "rests on 0" in shared
+    # no configuration rests on two tasks (the shared one has no opponent in either): the win-rate
+    # columns, "—" everywhere, are hidden
+    assert code == 0 and shared.count("|") == 4 and "overall rank" not in board and "mean win rate" not in board
     assert "missing" not in board and "not planned" in board and "Planned cells without a record" not in out
     code, out, _ = run(capsys, "report", "--results", tmp_path / "res", "--axis", "context", "--resamples", 200,
                        "--format", "json")

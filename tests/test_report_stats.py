@@ -12,7 +12,7 @@ from bench.errors import BenchError, ConfigError, SchemaError
 from bench.metrics import classification_metrics, confusion, per_class, roc_curves
 from bench.record.io import write_record
 from bench.record.schema import SCHEMA_VERSION
-from bench.report.aggregate import build_board, load_record_set, pareto_mask, rank_with_ties, seed_stats
+from bench.report.aggregate import build_board, load_record_set, pareto_mask, seed_stats
 from bench.report.stats import mcnemar, mcnemar_counts, metric_values, paired_bootstrap
 from bench.spec.cell import Cell
 
@@ -67,6 +67,8 @@ def test_seed_stats_known_values():
     assert s["n"] == 3 and s["mean"] == pytest.approx(0.9) and s["std"] == pytest.approx(0.1)
     half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, 2)
     assert s["ci_low"] == pytest.approx(0.9 - half) and s["ci_high"] == pytest.approx(0.9 + half)
+    wide = seed_stats([0.8, 0.9, 1.0], alpha=0.01)  # --alpha governs the interval
+    assert wide["ci_high"] - wide["ci_low"] == pytest.approx(2 * 9.924843200918 * 0.1 / np.sqrt(3))
     one = seed_stats([0.7])
     assert one["n"] == 1 and one["mean"] == 0.7 and np.isnan(one["std"]) and np.isnan(one["ci_low"])
 
@@ -74,8 +76,11 @@ def test_seed_stats_known_values():
 def test_rank_ties_and_direction():
     import pandas as pd
 
-    assert rank_with_ties(pd.Series([0.9, 0.8, 0.9, 0.7]), 1).tolist() == [1, 3, 1, 4]
-    assert rank_with_ties(pd.Series([0.2, 0.1, 0.1]), -1).tolist() == [3, 1, 1]
+    from bench.report.winrate import ranks_degenerate_last
+
+    clean = pd.Series([False] * 4)
+    assert ranks_degenerate_last(pd.Series([0.9, 0.8, 0.9, 0.7]), clean, 1).tolist() == [1, 3, 1, 4]
+    assert ranks_degenerate_last(pd.Series([0.2, 0.1, 0.1]), clean[:3], -1).tolist() == [3, 1, 1]
     assert pareto_mask(np.array([0.9, 0.8, 0.95, 0.7]), np.array([10, 5, 30, 20])).tolist() == [True, True, True, False]
 
 
@@ -166,12 +171,15 @@ def test_clearly_better_classifier_is_significant():
     r = paired_bootstrap(good, bad, "macro_f1", resamples=500)
     assert r["significant"] and r["ci_low"] > 0 and r["p_value"] < 0.05 and r["better"] == "A"
     assert r["n_docs"] == 200 and r["n_seeds"] == 3
+    assert r["p_value"] == pytest.approx(2 / 501) == r["min_p"] and r["resamples"] == 500  # (1 + 0) / (B + 1), two-sided
     assert paired_bootstrap(bad, good, "log_loss", resamples=200)["better"] == "B"  # lower is better
     m = mcnemar(good, bad)
     assert m["p_value"] < 0.05 and m["a_only_correct"] > m["b_only_correct"]
-    # two classifiers of equal skill: the interval covers zero
-    same = [synth_record(model="m3", seed=s, labels=y, proba=classifier(y, 0.9, 30 + s)) for s in range(3)]
-    assert not paired_bootstrap(good, same, "accuracy", resamples=500)["significant"]
+    # the same three runs under other seed numbers: equal skill, the interval covers zero (the false-positive
+    # rate over many equal-skill pairs is tests/test_stats_calibration.py's)
+    same = [synth_record(model="m3", seed=s, labels=y, proba=classifier(y, 0.9, 10 + (s + 1) % 3)) for s in range(3)]
+    r = paired_bootstrap(good, same, "accuracy", resamples=500)
+    assert not r["significant"] and r["ci_low"] <= 0 <= r["ci_high"] and r["p_value"] > 0.5
 
 
 def test_mcnemar_known_counts():
@@ -196,6 +204,8 @@ def test_board_marks_ties_with_best(tmp_path):
     c = board.cells.set_index("model")
     assert c.loc["worse", "tie_best"] is False
     assert bool(c.loc["best", "best"]) and c.loc["close", "tie_best"] is True
+    assert c.loc["worse", "p_vs_best_adj"] >= c.loc["worse", "p_vs_best"]  # Holm over the column's family
+    assert c.loc["close", "p_vs_best_adj"] >= c.loc["close", "p_vs_best"]
 
 
 def test_single_record_board(tmp_path):

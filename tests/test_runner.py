@@ -178,7 +178,7 @@ def test_stale_lock_is_broken_live_lock_is_respected(tmp_path):
     (TFIDF, ["--only", "seed=9"], "empty after --only"),
     ("models: [tfidf-logreg]\nimbalance: [nonee]\n", [], "did you mean 'none'"),
     ("models: [minilm-l7]\n", [], "did you mean 'minilm-l6'"),
-    (TFIDF, ["--task", "x"], "either --task"),
+    (TFIDF, ["--task", "x.yaml"], "unknown task 'x.yaml'"),  # --task replaces the matrix's tasks
     (TFIDF, ["--executor", "ray", "--address", "127.0.0.1:9"], "cannot reach a Ray cluster at 127.0.0.1:9"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, task, capsys, body, extra, message):

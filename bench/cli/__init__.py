@@ -15,7 +15,7 @@ import sys
 
 from bench.errors import BenchError
 
-GROUPS = ("ls", "run", "report", "gate", "perf", "export")
+GROUPS = ("ls", "run", "report", "gate", "perf", "export", "race", "advise")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
                      "any Hugging Face model; *a folder with modules.json classifies from its declared pooling"])
         print(tabulate(rows, ["model", "kind", "pooling", "lr", "epochs", "batch", "warm-up", "context",
                               "description"], disable_numparse=True))
+    elif what == "machine":
+        from bench.fit.calibrate import calibration
+        from bench.fit.calibrate import describe as describe_machine
+
+        print("\n".join(describe_machine(calibration())))
     else:
         from bench.spec.named import describe
 
@@ -70,8 +75,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies or methods")
-    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt"])
+    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies or methods; "
+                       "`machine`: the CPU precision calibration")
+    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt", "machine"])
     p.set_defaults(run=run)
 
     p = sub.add_parser("data", help="a task's data card")

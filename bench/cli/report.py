@@ -29,6 +29,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.resamples < 1:
         raise ConfigError(f"--resamples must be >= 1 (got {args.resamples})")
+    if not 0 < args.alpha < 1:
+        raise ConfigError(f"--alpha must be between 0 and 1 (got {args.alpha})")
     from bench.report.aggregate import build_board, load_record_set
     from bench.report.axis import varying_axes
     from bench.report.planned import resolve_plan
@@ -40,7 +42,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     res = load_record_set(args.results)
     planned, note = resolve_plan(res, args.matrix)
     board = build_board(res, args.metric, _csv_list(args.rows), _csv_list(args.cols), args.task, args.resamples,
-                        planned=planned, plan_note=note)
+                        alpha=args.alpha, planned=planned, plan_note=note)
     first_model = str(planned.frame["model"].iloc[0]) if planned is not None else None
     views = _axis_views(res, board, args, first_model)
     board.axes = [] if args.axis else varying_axes(res)  # the Markdown board points to `--axis X` (issue 13)
@@ -48,6 +50,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     view = views.get(args.axis) if args.axis else None
     if args.out is None:
         print(axis_tables.render(view, args.format, title) if view else tables.render(board, args.format, title), end="")
+        _print_race(args)
         return 0
     out = Path(args.out)
     folder = _is_folder(out, args.format)
@@ -73,19 +76,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_race(args: argparse.Namespace) -> None:
+    """A raced results folder (OUT/race.json): the race's outcome under the plain Markdown report."""
+    from bench.report.race_report import race_lines_from_file, read_race
+
+    data = read_race(args.results) if args.format == "md" else None
+    if data:
+        print("\n## Race (bench run --race; docs/RACING.md)\n\n" + "\n".join(f"- {x}" for x in race_lines_from_file(data)))
+
+
 def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -> dict:
-    """axis -> AxisView: the one ``--axis`` asks for (its errors are the user's), or, for an HTML
-    site, every axis with two or more values (an axis without its default reference is noted)."""
+    """axis -> AxisView: the one ``--axis`` asks for (its errors are the user's), or, for an output
+    folder (an HTML site, a table with its plots), every axis with two or more values (an axis
+    without its default reference is noted): each gets a forest plot."""
     from bench.errors import BenchError
     from bench.report.axis import build_axis, varying_axes
 
     def view(axis: str, reference: str | None = None):
-        return build_axis(res, axis, reference, board.metric, args.task, args.resamples, first_model=first_model)
+        from bench.report.mde import add_mde
+
+        v = build_axis(res, axis, reference, board.metric, args.task, args.resamples, alpha=args.alpha,
+                       first_model=first_model)
+        add_mde(v, res)
+        return v
 
     if args.axis:
         return {args.axis: view(args.axis, args.reference)}
     views = {}
-    for axis in varying_axes(res) if args.format == "html" else []:
+    folder = args.out is not None and _is_folder(Path(args.out), args.format)
+    for axis in varying_axes(res) if folder else []:
         try:
             views[axis] = view(axis)
         except BenchError as err:
@@ -105,7 +124,7 @@ def _write_folder(res, board, tmp: Path, fmt: str, title: str, views: dict, view
     if fmt == "html":
         site.write_site(res, board, tmp, index, title, drawn)
         return
-    listed = [src for entry in index["tasks"].values() for src in entry.values()]
+    listed = [*(plot for _, plot in drawn.values()), *(src for entry in index["tasks"].values() for src in entry.values())]
     if view is not None:
         text = axis_tables.render(view, fmt, title, plot=drawn[view.axis][1] if fmt == "md" else None)
     else:
@@ -141,6 +160,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                 "degenerate": deg[b["config_id"]]},
                           "bootstrap": boot, "mcnemar": mc}, indent=1))
         return 0
+    from bench.report.tables import p_text
+
     better = "higher" if DIRECTION.get(metric, 1) > 0 else "lower"
     level = round(100 * (1 - args.alpha))
     verdict = (f"{boot['better']} is significantly better" if boot["significant"]
@@ -150,11 +171,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         d = deg[row["config_id"]]
         mark = f"  DEGENERATE ({d['seeds']}/{d['of']} seeds): {d['reason']}" if d["seeds"] else ""
         print(f"{name}: {row['task']} · {row['config']}  [{row['config_id']}, {len(recs)} seed(s)]  {metric} {mean:.4f} on the paired seeds{mark}")
-    print(f"A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, {boot['ci_high']:+.4f}]  p={boot['p_value']:.3g}"
-          f"  (paired bootstrap: {boot['n_docs']} test documents x {boot['n_seeds']} seed pair(s), "
-          f"{boot['resamples']} resamples) -> {verdict}")
-    print(f"McNemar ({mc['method']}, pooled over {mc['n_seeds']} seed pair(s)): A-only correct {mc['a_only_correct']}, "
-          f"B-only correct {mc['b_only_correct']}, statistic {mc['statistic']:.3f}, p={mc['p_value']:.3g}")
+    print(f"{metric}, paired bootstrap: A - B = {boot['diff']:+.4f}  {level}% CI [{boot['ci_low']:+.4f}, "
+          f"{boot['ci_high']:+.4f}]  {p_text(boot['p_value'], 'p', boot['resamples'])}  (seeds as the unit: "
+          f"{boot['n_docs']} test documents x {boot['n_seeds']} seed pair(s), {boot['resamples']} resamples, "
+          f"p = (1+k)/(B+1) >= {boot['min_p']:.2g}) -> {verdict}")
+    print(f"accuracy (which documents each gets right), McNemar ({mc['method']}, {mc['n_docs']} documents x "
+          f"{mc['n_seeds']} seed pair(s)): A-only correct {mc['a_only_correct']}, B-only correct "
+          f"{mc['b_only_correct']}, statistic {mc['statistic']:.3f}, {p_text(mc['p_value'], 'p')}")
     return 0
 
 
@@ -179,6 +202,8 @@ def add_parser(sub) -> None:
     p.add_argument("--cols", default=None, help="comma list, as --rows (default: task)")
     p.add_argument("--task", default=None, help="only this task")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (vs-best marks, intervals, axis view)")
+    p.add_argument("--alpha", type=float, default=0.05, help="level of every interval (1 - alpha) and test "
+                   "(Holm-corrected per family)")
     p.add_argument("--axis", default=None, help="imbalance | context | method | adapt | model | max_length; axis view: each value of AXIS vs a reference, paired over configurations differing only in AXIS")
     p.add_argument("--reference", default=None, help="reference value of --axis (default: none / head / full / none / "
                    "the first model / the smallest length)")

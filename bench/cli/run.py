@@ -6,9 +6,12 @@ import argparse
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from bench.cli.ecosystem import add_ecosystem_args, finish_from_args, report_to_from_args
+from bench.cli.run_flags import dry_run_cell, matrix_overrides, with_speed_flags  # noqa: F401 - re-exported
 from bench.errors import BenchError, ConfigError
 from bench.fit.options import ATTN
 from bench.run.cost import estimate
@@ -51,15 +54,18 @@ def _named(value: str, axis: str):
 
 
 def add_cell_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", help="task name (bench ls tasks) or a task YAML file")
-    p.add_argument("--model", default="minilm-l6", help="model name (bench ls models) or hf:<id-or-folder>")
+    p.add_argument("--task", help="task name (bench ls tasks) or a task YAML file (with --matrix: replaces the "
+                   "matrix's tasks)")
+    p.add_argument("--model", default=None, help="model name (bench ls models) or hf:<id-or-folder> (default "
+                   "minilm-l6; with --matrix: replaces the matrix's models)")
     p.add_argument("--method", default="full", help="fine-tuning method NAME[:k=v,...]")
     p.add_argument("--imbalance", default="none", help="imbalance strategy NAME[:k=v,...]")
     p.add_argument("--context", default=None, help="context-length policy NAME[:k=v,...] (default: the model's: "
                    "head for transformers, full for tfidf-logreg)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=float, default=None)
+    p.add_argument("--epochs", type=float, default=None, help="(with --matrix: overrides every cell's, as do "
+                   "--limit-train and --limit-eval)")
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--limit-train", type=int, default=None, help="stratified training subset (per task, not per seed)")
@@ -93,13 +99,14 @@ def cell_from_args(args: argparse.Namespace):
     imb, iparams = _named(args.imbalance, "imbalance")
     from bench.components.models import get_model
 
-    ctx, cparams = _named(args.context or get_model(args.model).context, "context")
+    model = args.model or "minilm-l6"
+    ctx, cparams = _named(args.context or get_model(model).context, "context")
     from bench.data.domains import parse_domains
 
     adapt, aparams = _named(args.adapt, "adapt")
     domain_fields = {"adapt": adapt, "adapt_params": aparams, "train_domains": parse_domains(args.train_domains),
                      "eval_domains": parse_domains(args.eval_domains)}
-    return Cell(task=args.task, model=args.model, method=method, method_params=mparams, imbalance=imb,
+    return Cell(task=args.task, model=model, method=method, method_params=mparams, imbalance=imb,
                 imbalance_params=iparams, context=ctx, context_params=cparams, max_length=args.max_length,
                 seed=args.seed, train=train, **domain_fields)
 
@@ -112,9 +119,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cell = cell_from_args(args)
     validate_cell(cell)
+    if args.save_model:
+        from bench.components.context import CONTEXT
+
+        if not CONTEXT.get(cell.context).exportable:
+            raise ConfigError(f"--save-model: context {cell.context!r} trains a model that cannot be saved as a "
+                              "transformers classifier yet (drop --save-model)")
     report_to_from_args(args)
     finish = finish_from_args(args)  # extra metrics and tracker checked before the cell runs
     planned = plan_cell(cell)  # the id and precision, once
+    if args.dry_run:
+        dry_run_cell(planned, args.out, args.retry_failed)
+        return 0
     out = check_writable(args.out)
     fresh_save = bool(args.save_model) and not Path(args.save_model).exists()
     if args.save_model:
@@ -148,7 +164,7 @@ def _value(v) -> str:
     return "n/a" if v is None or v != v else f"{v:.4f}"
 
 
-def print_result(rec: dict, path: Path | None = None) -> None:
+def print_result(rec: Mapping[str, Any], path: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -188,9 +204,15 @@ def add_matrix_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--address", default=None, help="ray: cluster address (HOST:PORT, ray://..., auto); "
                                                     "default: start a local instance")
     g.add_argument("--retry-failed", action="store_true", help="rerun cells whose record says failed")
-    g.add_argument("--dry-run", action="store_true", help="print the cells, their ids and a cost estimate")
+    g.add_argument("--dry-run", action="store_true", help="print the cells (or the one cell), their ids and a cost estimate; "
+                   "runs and writes nothing")
     g.add_argument("--only", metavar="EXPR", default=None,
                    help='run a subset, e.g. "task=bbc-news seed=0|1 imbalance!=none id=3fa2"')
+    g.add_argument("--race", action="store_true", help="run in rounds of seeds and drop configurations significantly "
+                   "worse than their group's best (docs/RACING.md; OUT/race.json)")
+    from bench.cli.race import add_race_args
+
+    add_race_args(g)
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
@@ -199,25 +221,28 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from bench.run.progress import MatrixProgress, print_dry_run, print_outcome
     from bench.run.quiet import quiet
     from bench.spec.matrix import load_matrix
+    from bench.spec.matrix_overrides import with_overrides
 
-    if args.task:
-        raise ConfigError("bench run: give either --task (one cell) or --matrix FILE, not both")
     if args.save_model:
         raise ConfigError("bench run: --save-model works with one cell (--task), not with --matrix")
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1 (got {args.workers})")
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray")
-    spec = with_speed_flags(load_matrix(args.matrix), speed_from_args(args))
+    overrides = matrix_overrides(args, speed_from_args(args))
+    spec = with_overrides(load_matrix(args.matrix), overrides)
     report_to_from_args(args, spec)
     finish = finish_from_args(args, spec, experiment=spec.name)
     plan = plan_matrix(spec, args.out, only=args.only)
+    plan.overrides = overrides  # named in every record's matrix section: the report plans the same cells
     if args.dry_run:
         estimates, basis = estimate(plan)
         print_dry_run(plan, estimates, basis, args.retry_failed)
         print_sharing(plan)
         return 0
     quiet()
+    if args.race:
+        return run_raced(plan, args, MatrixProgress, finish)
     outcome = run_matrix(plan, executor=args.executor, workers=args.workers, address=args.address,
                          retry_failed=args.retry_failed, progress=MatrixProgress(),
                          on_record=finish.written if finish else None)
@@ -228,14 +253,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def with_speed_flags(spec, speed: dict):
-    """``--precision`` / ``--[no-]group-by-length`` on a matrix win over the file: they are set in its
-    ``train`` and in every override's and include's training parameters (and so enter every cell id)."""
-    if not speed:
-        return spec
-    overrides = [o.model_copy(update={"train": {**o.train, **speed}}) for o in spec.overrides]
-    include = [{**inc, "train": {**inc.get("train", {}), **speed}} if "train" in inc else inc for inc in spec.include]
-    return spec.model_copy(update={"train": {**spec.train, **speed}, "overrides": overrides, "include": include})
+def run_raced(plan, args, progress, finish) -> int:
+    from bench.cli.race import check_race_args
+    from bench.cli.race_run import run_race
+
+    check_race_args(args)
+    code, lines = run_race(plan, args, progress, on_record=finish.written if finish else None)
+    print("\n".join(lines))
+    return code
 
 
 def print_sharing(plan) -> None:

@@ -26,10 +26,11 @@ CAPABILITIES = {
     "whole_text": "the whole text of every document, no window",
     "encoder": "a transformer encoder (to adapt, to fit adapters to, or to take frozen features from)",
     "length_grouping": "batches of similar lengths from its own training sampler (group_by_length)",
+    "segments": "documents as stacks of token segments, batched whole and aggregated inside the model (hierarchical)",
 }
 # needs that put a component in charge of which training windows form a batch (a weighted sampler,
-# windows drawn per epoch or stage): a fitter's length-grouped sampler is then bypassed
-DRAWS_BATCHES = ("sample_weights", "train_stream")
+# windows drawn per epoch or stage, whole documents of segments): a fitter's length-grouped sampler is then bypassed
+DRAWS_BATCHES = ("sample_weights", "train_stream", "segments")
 
 
 class CapabilityError(ConfigError):

@@ -79,7 +79,7 @@ def corpus_texts(ref: str) -> tuple[list[str], str]:
     if isinstance(src, FolderCorpus):
         folder = Path(src.path)
         if not folder.is_absolute():
-            folder = Path(spec.path).parent / folder
+            folder = Path(spec.path or ".").parent / folder
         return _folder_texts(folder, src.pattern), f"corpus {spec.name} (folder {folder})"
     from bench.data.prepare import load_task_data
     from bench.spec.task import get_task

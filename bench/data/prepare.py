@@ -16,6 +16,7 @@ import pandas as pd
 from bench.data.cuts import _stratified_cut, stratified_subset  # noqa: F401 - re-exported
 from bench.errors import DataError
 from bench.hashing import short_hash
+from bench.registry import suggest
 from bench.spec.task import SPLITS, TaskSpec
 
 
@@ -135,13 +136,15 @@ def _prepare(spec: TaskSpec) -> TaskData:
 
 
 def _clean(spec: TaskSpec, split: str, df: pd.DataFrame, stats: dict) -> pd.DataFrame:
+    from bench.data.sources import ROW
+
     for col in (spec.text_column, spec.label_column, spec.domain_column):
         if col is not None and col not in df.columns:
-            raise DataError(
-                f"task {spec.name!r}: column {col!r} not found in split {split!r} "
-                f"(columns: {', '.join(map(str, df.columns))})"
-            )
+            raise DataError(f"task {spec.name!r}: column {col!r} not found in {_where(spec, split)}"
+                            f"{suggest(col, [c for c in df.columns if c != ROW and (c != 'id' or not df.attrs.get('bench_ids'))])}".replace("choices:", "columns:"))
     out = pd.DataFrame({"id": df["id"].astype(str), "text": df[spec.text_column], "label": df[spec.label_column]})
+    if ROW in df.columns:
+        out[ROW] = df[ROW]
     if spec.domain_column:
         out["domain"] = df[spec.domain_column].astype(str)
     empty = out["text"].isna() | (out["text"].astype(str).str.strip() == "")
@@ -191,6 +194,12 @@ def _label_names(spec: TaskSpec, frames: dict[str, pd.DataFrame]) -> list[str]:
     return sorted(values.astype(str).unique().tolist())
 
 
+def _where(spec: TaskSpec, split: str) -> str:
+    """A user file's name (the split's file), else ``split 'NAME'``."""
+    rel = getattr(spec.source, split, None) if spec.source.type == "files" else None
+    return str(rel) if isinstance(rel, str) else f"split {split!r}"
+
+
 def _encode_labels(spec: TaskSpec, split: str, df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     index = {n: i for i, n in enumerate(names)}
     lab = df["label"]
@@ -201,10 +210,10 @@ def _encode_labels(spec: TaskSpec, split: str, df: pd.DataFrame, names: list[str
         y = lab.astype(str).map(index)
         bad = lab[y.isna()]
     if len(bad):
-        raise DataError(
-            f"task {spec.name!r}: label {bad.iloc[0]!r} in split {split!r} (id {df.loc[bad.index[0], 'id']}) "
-            f"is not one of the task's label_names {names}"
-        )
+        row = df.loc[bad.index[0]]
+        at = f"row {row['__row__']}" if "__row__" in df.columns else f"id {row['id']}"
+        raise DataError(f"task {spec.name!r}: {_where(spec, split)} {at}: label {bad.iloc[0]!r} not in label_names "
+                        f"{names}{suggest(str(bad.iloc[0]), names).split(' (choices')[0]}")
     df = df.copy()
     df["y"] = np.asarray(y, dtype=np.int64)
     return df

@@ -118,12 +118,15 @@ def _load_files(spec: TaskSpec, src: FilesSource) -> dict[str, pd.DataFrame]:
         except Exception as err:  # noqa: BLE001 - a parser error in user data
             raise DataError(f"task {spec.name!r}: cannot read {path}: {str(err).splitlines()[0]}") from None
         df = ds.to_pandas()
+        df[ROW] = range(2 if fmt == "csv" else 1, len(df) + (2 if fmt == "csv" else 1))  # the file's line (CSV: header)
         if "id" not in df.columns:
             df["id"] = [f"{split}-{i}" for i in range(len(df))]
+            df.attrs["bench_ids"] = True  # not the file's own column (error messages list the file's)
         out[split] = df
     return out
 
 
+ROW = "__row__"  # a user file's rows: their line in the file, for error messages
 HUB_DIR_ENV = "BENCH_HUB_DIR"
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 

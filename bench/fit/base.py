@@ -131,10 +131,12 @@ class Fitter:
 # the Trainer takes a loss hook, class weights, resampled rows, a weighted sampler, members and
 # per-epoch training windows, and length-grouped batches (bench.fit.trainer.LengthBucketSampler,
 # unless a weighted sampler or a window stream draws the batches); the probe head trains with the
-# strategy's loss on resampled / sampler-drawn rows of fixed windows; TF-IDF + logistic regression takes resampled rows and
+# strategy's loss on resampled / sampler-drawn rows of fixed windows; the Trainer also trains a hierarchical
+# model end to end (bench.fit.hierarchical: segments of a document aggregated inside the model; LoRA on its
+# shared encoder); TF-IDF + logistic regression takes resampled rows and
 # sample weights (class weights x sampler weights) and reads whole texts.
 _TRAINER = frozenset({"loss_hook", "class_weights", "row_indices", "sample_weights", "members", "token_windows",
-                      "train_stream", "encoder", "length_grouping"})
+                      "train_stream", "encoder", "length_grouping", "segments"})
 _PROBE = frozenset({"loss_hook", "class_weights", "row_indices", "sample_weights", "members", "token_windows",
                     "encoder"})
 _CLASSICAL = frozenset({"class_weights", "row_indices", "sample_weights", "members", "whole_text"})

@@ -1,4 +1,4 @@
-"""Device selection (CUDA with bf16 when present, else CPU fp32) and peak-memory tracking."""
+"""Device selection (CUDA with bf16 when present, else CPU; ``auto`` precision per machine) and peak-memory tracking."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import contextlib
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
+from bench.fit.calibrate import cpu_supports_bf16  # noqa: F401  (re-exported: bench.perf, tests)
 from bench.spec.cell import validate_precision
 
 
@@ -54,11 +54,9 @@ class Device:
 
 
 def pick_device(prefer: str | None = None, precision: str = "auto") -> Device:
-    """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and on
-    CPUs with native bf16 (``BENCH_BF16=0|1`` overrides auto; see resolve_precision below)."""
+    """``BENCH_DEVICE=cpu|cuda`` overrides; precision ``auto`` is bf16 on CUDA with bf16 and, on
+    a CPU, what its calibration chose (``BENCH_BF16=0|1`` overrides auto; see resolve_precision)."""
     import torch
-
-    pass
 
     prefer = prefer or os.environ.get("BENCH_DEVICE")
     cuda = torch.cuda.is_available() if prefer in (None, "", "auto", "cuda") else False
@@ -96,41 +94,41 @@ class PeakRSS:
         return self.peak / 2**20
 
 
-@lru_cache(maxsize=1)
-def cpu_supports_bf16() -> bool:
-    """AVX-512 bf16 or AMX: autocast bf16 matmuls run natively (read from /proc/cpuinfo; no torch)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(f.read().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-# What precision "auto" means on a CPU with native bf16 (AVX-512 bf16 / AMX): the one-line flip of
-# the CPU fast path (issue 18; decide on paired idle-machine runs, docs/PERFORMANCE.md).
-CPU_BF16_AUTO = False
-
-
 def resolve_precision(precision: str = "auto", kind: str | None = None) -> str:
-    """``auto`` -> bf16 on CUDA with bf16, else fp32. CPU bf16 (AVX-512 bf16 / AMX) is opt-in
-    (``precision="bf16"``): measured on a 2-core Xeon it did not clearly pay (docs/PERFORMANCE.md).
+    """``auto`` -> bf16 on CUDA with bf16, else fp32 there; on a CPU, what this machine's
+    calibration chose (bench.fit.calibrate: bf16 when measured >= 1.25x faster, fp32 otherwise
+    and always on CPUs without native bf16; measured once per machine and cached).
 
     ``BENCH_BF16=0|1`` overrides ``auto`` only; an explicit precision is never overridden.
     ``kind`` is the device kind if known; otherwise it is worked out like ``pick_device`` does.
     """
+    return precision_choice(precision, kind)["precision"]
+
+
+def precision_choice(precision: str = "auto", kind: str | None = None) -> dict:
+    """The resolved precision and why: ``{"requested", "precision", "why", "bf16_speedup"}``
+    (the speed-up is the CPU calibration's fp32/bf16 step-time ratio when it decided)."""
     validate_precision(precision)
+    out = {"requested": precision, "precision": precision, "why": "set explicitly", "bf16_speedup": None}
     if precision != "auto":
-        return precision
+        return out
     if os.environ.get("BENCH_BF16") in ("0", "1"):
-        return "bf16" if os.environ["BENCH_BF16"] == "1" else "fp32"
+        env = os.environ["BENCH_BF16"]
+        return {**out, "precision": "bf16" if env == "1" else "fp32", "why": f"BENCH_BF16={env}"}
     if kind is None:
         kind = _device_kind()
     if kind == "cuda":
         import torch
 
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if CPU_BF16_AUTO and cpu_supports_bf16() else "fp32"
+        ok = torch.cuda.is_bf16_supported()
+        return {**out, "precision": "bf16" if ok else "fp32", "why": f"CUDA {'with' if ok else 'without'} bf16"}
+    if not cpu_supports_bf16():
+        return {**out, "precision": "fp32", "why": "CPU without native bf16"}
+    from bench.fit.calibrate import calibration
+
+    cal = calibration(native_bf16=True)
+    return {**out, "precision": cal["precision"], "why": f"CPU calibration: {cal['why']}",
+            "bf16_speedup": cal["bf16_speedup"]}
 
 
 def _device_kind() -> str:

@@ -7,6 +7,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,7 @@ def train_mlm(mspec: ModelSpec, texts: list[str], adaptation: Tapt, seed: int, m
     dataset = [{"input_ids": ids} for ids in enc]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=adaptation.mlm_probability)
     set_seed(seed)
-    model = load_mlm(mspec, len(tokenizer))
+    model: Any = load_mlm(mspec, len(tokenizer))
     probe_set = [dataset[i] for i in np.random.default_rng(seed).permutation(len(dataset))[:128]]
     before = mlm_loss(model.to(device.torch), probe_set, collator, seed)
     with tempfile.TemporaryDirectory(prefix="bench-mlm-") as tmp:

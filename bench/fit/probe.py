@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from typing import Any, cast
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def train_head(x: np.ndarray, y: np.ndarray, num_labels: int, method: Probe, str
 
 def fit_probe(job: FitJob) -> FitResult:
     """Frozen encoder features (cached on disk) + a linear head per ensemble member."""
-    cell, data, policy, method = job.cell, job.data, job.policy, job.method
+    cell, data, policy, method = job.cell, job.data, job.policy, cast(Probe, job.method)
     if job.save_model:
         raise ConfigError("--save-model: method 'probe' trains only a head on cached features; nothing to export")
     device = pick_device(precision=job.precision)
@@ -192,7 +193,7 @@ def fit_probe(job: FitJob) -> FitResult:
     feats, feat_info = _features(job, cache, tokenizer, get_encoder, device, pooling)
     (xtr, dtr, _), (xv, dv, _), (xte, dte, _) = feats["train"], feats["validation"], feats["test"]
     train, val, test = (data.splits[s] for s in ("train", "validation", "test"))
-    head = {"seconds": 0.0, "curve": [], "params": 0}
+    head: dict[str, Any] = {"seconds": 0.0, "curve": [], "params": 0}
 
     def fit_one(m, seed, resampling):
         rows = np.concatenate([np.flatnonzero(dtr == d) for d in resampling.epoch_rows(seed)])

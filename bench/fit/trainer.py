@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class WindowDataset:
         return len(self.windows.input_ids)
 
     def __getitem__(self, i: int) -> dict:
-        item = {"input_ids": self.windows.input_ids[i]}
+        item: dict[str, Any] = {"input_ids": self.windows.input_ids[i]}
         if self.labels is not None:
             item["labels"] = int(self.labels[i])
         return item

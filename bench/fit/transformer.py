@@ -11,6 +11,7 @@ import json
 import logging
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,14 @@ log = logging.getLogger(__name__)
 
 
 def predict_logits(model, windows: Windows, tokenizer, device: Device, batch_size: int) -> tuple[np.ndarray, dict]:
-    """Inference in inference mode with length-sorted batches; returns logits in window order."""
+    """Inference in inference mode with length-sorted batches; returns logits in window order (a
+    hierarchical model: per document, bench.fit.hierarchical.predict_docs)."""
     import torch
+
+    if getattr(model, "scores_documents", False):
+        from bench.fit.hierarchical import predict_docs
+
+        return predict_docs(model, windows, tokenizer, device, batch_size)
 
     model.eval()
     n = len(windows.input_ids)
@@ -50,6 +57,11 @@ def predict_logits(model, windows: Windows, tokenizer, device: Device, batch_siz
 def latency_ms(model, windows: Windows, tokenizer, device: Device, n_docs: int) -> dict:
     """Per-document latency: all windows of one document as one request, one at a time."""
     import torch
+
+    if getattr(model, "scores_documents", False):  # a hierarchical model: its segments as one request
+        from bench.fit import hierarchical
+
+        return hierarchical.latency_ms(model, windows, tokenizer, device, n_docs)
 
     docs = list(range(min(n_docs, windows.n_docs)))
     times = []
@@ -87,7 +99,7 @@ def fit_transformer(job: FitJob) -> FitResult:
     def fit_one(m, seed, resampling):
         clock.lap("other")
         set_seed(seed)
-        model = method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts))
+        model = _for_policy(method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts)), job)
         clock.lap("model_load")
         limit = max_positions(model.config)
         if cell.max_length > limit:
@@ -103,8 +115,8 @@ def fit_transformer(job: FitJob) -> FitResult:
         vl, _ = predict_logits(model, val_w, tokenizer, device, cell.train.eval_batch_size)
         tl, tt = predict_logits(model, test_w, tokenizer, device, cell.train.eval_batch_size)
         clock.lap("predict")
-        vdoc = policy.aggregate(vl, val_w.doc_index, val_w.n_docs)
-        tdoc = policy.aggregate(tl, test_w.doc_index, test_w.n_docs)
+        vdoc = policy.aggregate(vl, doc_index(policy, val_w), val_w.n_docs)
+        tdoc = policy.aggregate(tl, doc_index(policy, test_w), test_w.n_docs)
         _add_member_timing(timing, mtiming, tt, m)
         best = mtiming.get("best_val_score")
         if best is None:  # a single pass (see single_pass_args): validation scored here instead
@@ -114,7 +126,7 @@ def fit_transformer(job: FitJob) -> FitResult:
                             "loss_curve": mtiming["loss_curve"], "train_windows": train_w.stats()}
 
     members = fit_members(job, fit_one)
-    model = last["model"]
+    model: Any = last["model"]
     clock.lap("other")
     timing.update(latency_ms(model, test_w, tokenizer, device, latency_docs(cell.train.latency_docs)),
                   test_ms_per_doc=1000 * timing["eval_seconds"] / max(1, test_w.n_docs),  # batched, amortised
@@ -130,6 +142,38 @@ def fit_transformer(job: FitJob) -> FitResult:
                      members=recorded, member_test_logits=members.test_logits)
 
 
+def _for_policy(model, job: FitJob):
+    """The model to train: the classifier, or a hierarchical model around its encoder (a policy that
+    needs ``segments``: bench.fit.hierarchical; its new modules are initialised from the seeded RNG).
+    validate_cell has refused windows above the model's positions."""
+    policy: Any = job.policy
+    if job.save_model and not policy.exportable:  # (the CLI refuses it before any work)
+        raise ConfigError(f"--save-model: context {policy.name!r} trains a model that cannot be saved as a "
+                          "transformers classifier yet (drop --save-model)")
+    if "segments" not in policy.needs:
+        return model
+    from bench.fit.hierarchical import HierarchicalClassifier
+
+    return HierarchicalClassifier(model, policy.aggregator, policy.segments)
+
+
+def _batching(policy, tokenizer) -> tuple[object, type]:
+    """(collator, dataset class): windows padded per batch, or documents of segments padded to
+    [batch, segments, seg_len] for a hierarchical model."""
+    if "segments" in policy.needs:
+        from bench.fit.hierarchical import SegmentCollator, SegmentDataset
+
+        return SegmentCollator(tokenizer.pad_token_id), SegmentDataset
+    from transformers import DataCollatorWithPadding
+
+    return DataCollatorWithPadding(tokenizer), WindowDataset  # dynamic padding: to the longest in each batch
+
+
+def doc_index(policy, windows: Windows) -> np.ndarray:
+    """Which document each row of the model's logits belongs to: a hierarchical model scores documents."""
+    return np.arange(windows.n_docs) if "segments" in policy.needs else windows.doc_index
+
+
 def _add_member_timing(timing: dict, mtiming: dict, tt: dict, m: int) -> None:
     """Add one member's training and test-prediction timings to the fit's."""
     for k in ("train_seconds", "train_eval_seconds", "train_samples", "train_real_tokens", "train_tokens"):
@@ -142,7 +186,7 @@ def _add_member_timing(timing: dict, mtiming: dict, tt: dict, m: int) -> None:
         timing["val_curve"], timing["best_val_score"] = mtiming["val_curve"], mtiming["best_val_score"]
 
 
-def _tokenized(job: FitJob) -> tuple[object, dict[str, list[list[int]]], float]:
+def _tokenized(job: FitJob) -> tuple[Any, dict[str, list[list[int]]], float]:
     """The model's tokenizer and every split's whole-text token ids (disk-cached), with the time taken."""
     from bench.fit.tokens import tokenize_cached, tokenizer_for
 
@@ -168,17 +212,18 @@ def _cost(model, device: Device, opts: RuntimeOptions, timing: dict, test_w: Win
 
 def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resampling, train_w: Windows, train_labels,
            val_w: Windows, val: Split, data: TaskData, seed: int, stream=None):
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments
+    from transformers import EarlyStoppingCallback, TrainingArguments
 
     tp = cell.train
     main = data.spec.main_score
-    collator = DataCollatorWithPadding(tokenizer)  # dynamic padding: to the longest in each batch
+    collator, dataset = _batching(policy, tokenizer)
 
     def compute_metrics(pred):
-        doc = policy.aggregate(pred.predictions, val_w.doc_index, val_w.n_docs)
+        doc = policy.aggregate(pred.predictions, doc_index(policy, val_w), val_w.n_docs)
         return {main: classification_metrics(val.labels, softmax(doc), data.label_names)[main]}
 
-    train_set, extra_args, extra_callbacks = WindowDataset(train_w, train_labels), {}, []
+    train_set: Any = dataset(train_w, train_labels)
+    extra_args, extra_callbacks = {}, []
     if stream is not None:  # training windows change during training: batches drawn up front
         train_set, extra_args, extra_callbacks = stream.trainer_setup(
             train_labels, tp.batch_size, tp.epochs, tp.grad_accum, resampling.draw_probabilities())
@@ -200,7 +245,7 @@ def _train(cell: Cell, device: Device, tokenizer, model, strategy, policy, resam
         callbacks += extra_callbacks
         trainer = trainer_class()(
             model=model, args=args, train_dataset=train_set,
-            eval_dataset=WindowDataset(val_w, val.labels), data_collator=collator,
+            eval_dataset=dataset(val_w, val.labels), data_collator=collator,
             compute_metrics=compute_metrics, callbacks=callbacks, strategy=strategy, resampling=resampling,
             group_by_length=tp.group_by_length,
         )

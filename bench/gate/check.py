@@ -1,7 +1,8 @@
 """``bench check``: did this run make any configuration worse than the baseline?
 
 Quality: a metric regresses only when its drop (signed by ``bench.metrics.DIRECTION``) exceeds
-its tolerance *and* is beyond noise at level ``alpha``:
+its tolerance *and* is beyond noise at level ``alpha`` after Holm's correction over the family of
+every quality check of the run (configurations x metrics; ``correct``):
 
 * both sides have >= 2 seeds -> one-sided Welch t-test over the per-seed values
   (``scipy.stats.ttest_ind(equal_var=False)``): the noise a re-run would see is seed noise;
@@ -27,7 +28,6 @@ Exit codes: 0 clean, 1 regression (or a failed / missing configuration), 2 bad i
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,9 @@ from bench.gate.baseline import (
     tolerance,
 )
 from bench.gate.calibrate import MAX_SPREAD, NAME, calibrate
+from bench.gate.noise import bootstrap, correct, welch
 from bench.metrics import DIRECTION
+from bench.report.tables import p_text
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Row:
     verdict: str
     evidence: str = ""
     failing: bool = False
+    p: float | None = None  # a quality check's one-sided p (1.0 within tolerance); None: not a quality check
 
 
 @dataclass
@@ -122,19 +125,16 @@ def quality_row(base: dict, cid: str, b: dict, n: dict, now_recs: list[dict], me
     delta = sn["mean"] - sb["mean"]
     drop = -delta * direction
     tol = tolerance(base, cid, metric)
-    row = Row(b["label"], metric, _fmt(sb), _fmt(sn), f"{delta:+.4f}", "ok", f"drop ≤ tol {tol:g}")
+    row = Row(b["label"], metric, _fmt(sb), _fmt(sn), f"{delta:+.4f}", "ok", f"drop ≤ tol {tol:g}", p=1.0)
     if drop <= tol:
         if -drop > tol:
             row.verdict = "better"
         return row
     if sb["n"] >= 2 and sn["n"] >= 2:
-        p, how = _welch(sn["values"], sb["values"], direction), f"Welch t over seeds ({sn['n']} vs {sb['n']})"
+        p, how = welch(sn["values"], sb["values"], direction), f"Welch t over seeds ({sn['n']} vs {sb['n']})"
     else:
-        p, how = _bootstrap(now_recs, as_records(cid, b), metric, alpha)
-    significant = p < alpha
-    row.verdict = "REGRESSION" if significant else "noise"
-    row.failing = significant
-    row.evidence = f"drop > tol {tol:g}; {how} p={p:.3g} {'<' if significant else '≥'} {alpha:g}"
+        p, how = bootstrap(now_recs, as_records(cid, b), metric, alpha)
+    row.p, row.verdict, row.evidence = p, "noise", f"drop > tol {tol:g}; {how} {p_text(p, 'p')}"
     return row
 
 
@@ -151,7 +151,7 @@ def baseline_degenerate(base: dict, b: dict, now_recs: list[dict]) -> tuple[dict
     q = next((r["quality"] for r in now_recs if r.get("quality")), None)
     main = next(((r.get("task") or {}).get("main_score") for r in now_recs), None)
     stats = b["metrics"].get(main) if main else None
-    if q is None or not stats or len(stats["values"]) != len(b["seeds"]):
+    if main is None or q is None or not stats or len(stats["values"]) != len(b["seeds"]):
         return was, False
     for seed, value in zip(b["seeds"], stats["values"], strict=True):
         if why := judge(main, value, q["majority_score"], [], [], [], q["margin"]):
@@ -176,27 +176,6 @@ def degenerate_rows(b: dict, n: dict, was: dict[str, str], exact: bool = True) -
     elif now:
         row.verdict, row.evidence = "still degenerate", f"degenerate in the baseline too: {now[min(now, key=int)]}"
     return [row]
-
-
-def _welch(now: list[float], base: list[float], direction: int) -> float:
-    """One-sided p-value that ``now`` is worse than ``base``."""
-    from scipy.stats import ttest_ind
-
-    if statistics.pstdev(now) == 0 and statistics.pstdev(base) == 0:  # no noise observed at all
-        return 0.0 if (statistics.fmean(now) - statistics.fmean(base)) * direction < 0 else 1.0
-    res = ttest_ind(now, base, equal_var=False, alternative="less" if direction > 0 else "greater")
-    return float(res.pvalue)
-
-
-def _bootstrap(now_recs: list[dict], base_recs: list[dict], metric: str, alpha: float) -> tuple[float, str]:
-    from bench.report.stats import paired_bootstrap
-
-    if not base_recs or not now_recs:
-        return 0.0, "tolerance only (no stored predictions to test):"
-    res = paired_bootstrap(now_recs, base_recs, metric, resamples=2000, seed=0, alpha=alpha)
-    worse = res["diff"] * DIRECTION[metric] < 0
-    p = res["p_value"] / 2 if worse else 1.0  # one-sided: the share of resamples where now is not worse
-    return p, f"paired bootstrap over {res['n_docs']} docs × {res['n_seeds']} seed(s)"
 
 
 def timing_row(b: dict, n: dict, name: str, scale: float | None, factor: float) -> Row:
@@ -229,6 +208,8 @@ def calibration_scale(base_cal: dict | None, now_cal: dict | None, max_spread: f
     if not base_cal or not isinstance(base_cal.get("workload"), dict) or base_cal["workload"].get("name") != NAME:
         return None, ["timings not judged: the baseline has no calibration of the current workload "
                       "(regenerate the baseline: bench baseline --results DIR --out FILE)"]
+    if not now_cal:
+        return None, ["timings not judged: no calibration was measured now"]
     lines = [_cal_line("baseline", base_cal), _cal_line("now", now_cal)]
     if base_cal["workload"] != now_cal.get("workload"):
         diff = sorted(k for k in {**base_cal["workload"], **now_cal["workload"]}
@@ -266,12 +247,12 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
     if base["timings"]:
         scale, lines = calibration_scale(base.get("calibration"), calibration or calibrate(), max_spread)
         header += lines
-    from bench.record.frame import config_id
+    from bench.record.frame import config_id, effective_cell
 
     by_config: dict[str, list[dict]] = {}
     for r in records:
         if r["status"] == "ok":
-            by_config.setdefault(config_id(r["cell"]), []).append(r)
+            by_config.setdefault(config_id(effective_cell(r)), []).append(r)
     rows: list[Row] = []
     for cid, b in base["configs"].items():
         n = now.get(cid)
@@ -287,6 +268,7 @@ def check(results_dir: str | Path, baseline_path: str | Path, time_factor: float
         rows += degenerate_rows(b, n, *baseline_degenerate(base, b, by_config.get(cid, [])))
         rows += [quality_row(base, cid, b, n, by_config.get(cid, []), m, alpha) for m in base["metrics"]]
         rows += [timing_row(b, n, t, scale, factor) for t in base["timings"]]
+    correct(rows, alpha)
     for cid, n in now.items():
         if cid not in base["configs"]:
             rows.append(Row(n["label"], "—", "—", f"{len(n['seeds'])} seed(s)", "—", "new",

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.spec.cell import Cell
 
@@ -122,15 +123,16 @@ def run_bare(cell: Cell, data) -> Measure:
                             train=n == "train", seed=cell.seed)
            for n, s in (("train", train), ("validation", val), ("test", test))}
     set_seed(cell.seed)
-    model = classifier(spec, data.label_names, len(tokenizer)).to(device.torch)
-    ds = WindowDataset(enc["train"], train.labels)
+    model: Any = classifier(spec, data.label_names, len(tokenizer)).to(device.torch)
+    ds: Any = WindowDataset(enc["train"], train.labels)
     sampler = (LengthBucketSampler([len(x) for x in enc["train"].input_ids], tp.batch_size, cell.seed)
                if tp.group_by_length else RandomSampler(ds, generator=torch.Generator().manual_seed(cell.seed)))
     loader = DataLoader(ds, batch_size=tp.batch_size, sampler=sampler, collate_fn=DataCollatorWithPadding(tokenizer))
     decay = [p for n, p in model.named_parameters() if not any(k in n.lower() for k in ("bias", "norm"))]
     rest = [p for n, p in model.named_parameters() if any(k in n.lower() for k in ("bias", "norm"))]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tp.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                            lr=tp.learning_rate)
+    groups: list[dict[str, Any]] = [{"params": decay, "weight_decay": tp.weight_decay},
+                                    {"params": rest, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=tp.learning_rate)
     epochs = math.ceil(tp.epochs)
     steps = epochs * len(loader)
     sched = get_linear_schedule_with_warmup(opt, math.ceil(steps * tp.warmup_ratio), steps)

@@ -22,6 +22,7 @@ import os
 import platform
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from bench.perf.load import DEFAULT_MAX_LOAD, LoadWatch, ratio_verdict
 from bench.perf.runners import RUN, Measure
@@ -94,11 +95,13 @@ def machine() -> dict:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    from bench.fit.device import cpu_supports_bf16
+    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                            "torch": torch.__version__,
+                            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    from bench.fit.device import cpu_supports_bf16, precision_choice
 
     info["cpu_bf16"] = cpu_supports_bf16()
+    info["precision_auto"] = precision_choice("auto")  # what the default resolves to here, and why
     return info
 
 
@@ -196,6 +199,7 @@ def format_report(rep: dict) -> str:
              f"· seed {c['seed']} · repeats {c['repeats']} (interleaved, order rotated; medians)",
              f"machine: {mach['cpu']} · {mach['cores']} cores · torch {mach['torch']} ({mach['torch_threads']} threads)"
              f" · GPU {mach['gpu'] or 'none'} · CPU bf16 {'yes' if mach['cpu_bf16'] else 'no'}",
+             *([f"precision auto here: {auto['precision']} ({auto['why']})"] if (auto := mach.get("precision_auto")) else []),
              f"measured matmul peak: fp32 {rep['peak_gflops']['fp32']:.1f} GFLOP/s · bf16 "
              f"{rep['peak_gflops']['bf16']:.1f} GFLOP/s · training model FLOPs {rep['train_flops'] / 1e12:.2f} TFLOP",
              ""]

@@ -16,6 +16,11 @@ from bench.record.io import iter_records
 from bench.spec.named import label
 
 
+def task_name(rec: dict) -> str:
+    """The task as reports label it: its ``name`` (a task file's, not its path), else the cell's task."""
+    return (rec.get("task") or {}).get("name") or rec["cell"]["task"]
+
+
 def config_of(cell: dict) -> dict:
     c = dict(cell)
     c.pop("seed", None)
@@ -24,6 +29,33 @@ def config_of(cell: dict) -> dict:
 
 def config_id(cell: dict) -> str:
     return json_hash(config_of(cell), 12)
+
+
+def effective_cell(rec: dict) -> dict:
+    """The record's cell with precision ``auto`` replaced by ``bf16`` where it resolved to bf16
+    (``rec["precision"]``): records that trained in bf16 and fp32 are different configurations
+    and never share a leaderboard row. ``auto`` that resolved to fp32 stays as it is (same
+    configuration ids as before precision ``auto`` could resolve to bf16 on a CPU)."""
+    cell = rec["cell"]
+    train = cell.get("train") or {}
+    if train.get("precision", "auto") == "auto" and rec.get("precision") == "bf16":
+        return {**cell, "train": {**train, "precision": "bf16"}}
+    return cell
+
+
+def precision_notes(frame) -> list[str]:
+    """When the records trained in more than one precision: the configurations (per task) that
+    exist in only one of them (their numbers are not comparable one to one with the others')."""
+    ok = frame[frame["status"] == "ok"]
+    if "precision" not in ok or ok["precision"].nunique() < 2:
+        return []
+    notes = []
+    for (task, _), group in ok.groupby(["task", "config_any_precision"], sort=True):
+        precisions = sorted(group["precision"].dropna().unique())
+        if len(precisions) == 1:
+            notes.append(f"{task} · {group['config'].iloc[0]}: only in {precisions[0]} (the records of this "
+                         f"folder trained in {', '.join(sorted(ok['precision'].dropna().unique()))})")
+    return notes
 
 
 def config_label(cell: dict) -> str:
@@ -53,15 +85,19 @@ def frame_of(records: list[dict], source: str | Path = "records"):
 
     rows = []
     for rec in records:
-        cell = rec["cell"]
+        cell = effective_cell(rec)
+        train = {k: v for k, v in (cell.get("train") or {}).items() if k != "precision"}
         row = {
-            "cell_id": rec["cell_id"], "status": rec["status"], "task": cell["task"], "model": cell["model"],
+            "cell_id": rec["cell_id"], "status": rec["status"],
+            "task": task_name(rec),
+            "model": cell["model"],
             "method": label(cell["method"], cell.get("method_params") or {}),
             "imbalance": label(cell["imbalance"], cell.get("imbalance_params") or {}),
             "context": label(cell["context"], cell.get("context_params") or {}),
             "adapt": label(cell.get("adapt", "none"), cell.get("adapt_params") or {}),
             "max_length": cell["max_length"], "seed": cell["seed"],
-            "config_id": config_id(cell), "config": config_label(cell),
+            "config_id": config_id(cell), "config": config_label(cell), "precision": rec.get("precision"),
+            "config_any_precision": config_id({**cell, "train": train}),
             "task_version": (rec.get("task") or {}).get("version"),
             "error": (rec.get("error") or {}).get("message"),
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,6 @@ def record_status(path: Path) -> str:
         return "todo"
 
 
-def write_record(out_dir: str | Path, record: dict) -> Path:
+def write_record(out_dir: str | Path, record: Mapping[str, Any]) -> Path:
     """``OUT/records/<cell_id>.json``, atomically (temp file + fsync + rename)."""
     return write_json_atomic(record_path(out_dir, record["cell_id"]), record)

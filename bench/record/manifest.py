@@ -43,7 +43,7 @@ def cpu_model() -> str:
 @lru_cache(maxsize=1)
 def package_versions() -> dict:
     """Installed versions of PACKAGES (read once per process: they do not change under a run)."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = md.version(name)

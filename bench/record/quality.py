@@ -151,5 +151,5 @@ def majority_rows(records: list[dict]) -> dict[str, dict[str, Any]]:
     by_task: dict[str, list[dict]] = {}
     for r in records:
         if r.get("status", "ok") == "ok" and r.get("quality"):
-            by_task.setdefault(r["cell"]["task"], []).append(r)
+            by_task.setdefault((r.get("task") or {}).get("name") or r["cell"]["task"], []).append(r)  # as frame.task_name
     return {t: majority_row(recs) for t, recs in sorted(by_task.items())}

@@ -32,6 +32,7 @@ class RunRecord(TypedDict, total=False):
     status: str  # "ok" | "failed"
     cell: dict[str, Any]  # Cell.to_dict(), verbatim
     precision: str  # the precision the cell actually trained in: "fp32" | "bf16"
+    precision_choice: dict[str, Any]  # requested, resolved (the id's) and why (bench.fit.device.precision_choice)
     task: dict[str, Any]  # name, version, fingerprint, label names, sizes, class counts, prep stats
     model: dict[str, Any]  # ModelSpec.identity() + label + random_init
     metrics: dict[str, float]  # bench.metrics.classification_metrics on the test split
@@ -151,7 +152,7 @@ def ok_record(cid: str, cell: Cell, data: TaskData, model: dict[str, Any], compo
             "minority_class": data.label_names[scored.minority], "prep": data.stats,
         },
         "model": model, "metrics": scored.metrics, "main_score": scored.metrics[data.spec.main_score],
-        "quality": quality_section(test.labels, proba.argmax(axis=1), data.label_names,
+        "quality": quality_section(test.labels.tolist(), proba.argmax(axis=1).tolist(), data.label_names,
                                    data.splits["train"].counts(k), data.spec.main_score, scored.metrics,
                                    scored.minority, validation=scored.validation),
         "per_class": per_class(test.labels, proba, data.label_names),

@@ -2,7 +2,9 @@
 
 A *configuration* is a cell minus its seed (``bench.record.frame.config_id``). Every number shown for a
 configuration is an aggregate over its seeds: mean, sample std, number of seeds (fewer than 3
-marked) and a 95% interval of the mean that stays inside the metric's range (``_trust``). Nothing is
+marked) and a (1 - alpha) interval of the mean that stays inside the metric's range (``_trust``).
+Each column's "≈ best" marks come from one family of tests (every configuration against the best),
+Holm-corrected: ``p_vs_best`` raw, ``p_vs_best_adj`` adjusted. Nothing is
 averaged across configurations: a table layout (``rows`` x ``cols``) that would put two
 configurations into one cell is refused. Degenerate results (``quality.degenerate``) rank after every
 other one and are never best; the cross-column aggregate is ``bench.report.winrate``.
@@ -17,7 +19,7 @@ import pandas as pd
 
 from bench.errors import BenchError, ConfigError
 from bench.metrics import DIRECTION, metric_range  # noqa: F401 - metric_range: a view of the registry
-from bench.record.frame import mean_std
+from bench.record.frame import mean_std, precision_notes
 from bench.registry import suggest
 from bench.report import winrate
 from bench.report.records import RecordSet, load_record_set  # noqa: F401 - re-exported
@@ -30,8 +32,8 @@ TIMING = {  # record timing key -> column title
 }
 
 
-def seed_stats(values) -> dict[str, float]:
-    """n, mean, sample std (ddof 1) and the 95% Student-t confidence interval of the mean."""
+def seed_stats(values, alpha: float = 0.05) -> dict[str, float]:
+    """n, mean, sample std (ddof 1) and the (1 - alpha) Student-t confidence interval of the mean."""
     from scipy.stats import t
 
     n, mean, std = mean_std(values)
@@ -39,13 +41,8 @@ def seed_stats(values) -> dict[str, float]:
         return {"n": 0, "mean": np.nan, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     if n == 1:
         return {"n": 1, "mean": mean, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    half = float(t.ppf(0.975, n - 1) * std / np.sqrt(n))
+    half = float(t.ppf(1 - alpha / 2, n - 1) * std / np.sqrt(n))
     return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
-
-
-def rank_with_ties(values: pd.Series, direction: int) -> pd.Series:
-    """Competition ranking ("1224"): equal scores share the best rank. NaN stays NaN."""
-    return values.round(10).rank(method="min", ascending=direction < 0)
 
 
 def pareto_mask(quality: np.ndarray, cost: np.ndarray, direction: int = 1) -> np.ndarray:
@@ -74,6 +71,8 @@ class Board:
     plan_note: str = ""
     per_class: pd.DataFrame | None = None  # bench.report.per_class.per_class_frame of the ok cells
     axes: list[str] = field(default_factory=list)  # axes with >= 2 values: `bench report --axis` pointers (cli)
+    alpha: float = 0.05  # level of the intervals and of the (Holm-corrected) "≈ best" tests
+    resamples: int = 1000  # bootstrap resamples behind the intervals and p (p >= 2 / (resamples + 1))
 
     def col_keys(self) -> list[tuple]:
         return list(dict.fromkeys(map(tuple, self.cells[self.cols].itertuples(index=False))))
@@ -117,7 +116,7 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
     configs = frame.drop_duplicates("config_id").set_index(rows + cols)["config_id"]
     row_keys = sorted(set(map(tuple, frame[rows].astype(object).itertuples(index=False))), key=_natural)
     col_keys = sorted(set(map(tuple, frame[cols].astype(object).itertuples(index=False))), key=_natural)
-    cells = pd.DataFrame(_board_rows(frame, configs, rows, cols, row_keys, col_keys, metric))
+    cells = pd.DataFrame(_board_rows(frame, configs, rows, cols, row_keys, col_keys, metric, alpha))
     _trust(res, cells, metric, resamples, seed, alpha)
     if planned is not None:
         absent = cells["status"] == "missing"
@@ -126,6 +125,7 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
             "missing" if planned.has(keys, tuple(task if c == "task" and c not in r else r[c] for c in keys))
             else "not planned" for _, r in cells[absent].iterrows()]
     notes = _rank_and_test(res, cells, cols, col_keys, metric, direction, resamples, seed, alpha)
+    notes += precision_notes(frame)
     overall = winrate.overall(cells, rows, cols, len(col_keys), direction)
     failed = frame[frame["status"] != "ok"][["task", "config", "seed", "cell_id", "error"]].reset_index(drop=True)
     tasks = sorted(frame["task"].unique())
@@ -138,7 +138,7 @@ def build_board(res: RecordSet, metric: str | None = None, rows: list[str] | Non
 
     return Board(metric, direction, rows, cols, cells, overall, failed, notes,
                  {k: v for k, v in baseline.items() if not np.isnan(v)}, missing, plan_note,
-                 per_class_frame(res, cells))
+                 per_class_frame(res, cells), alpha=alpha, resamples=resamples)
 
 
 def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, seed: int, alpha: float) -> None:
@@ -161,11 +161,12 @@ def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, see
         cells.loc[i, ["degenerate", "degenerate_seeds", "degenerate_reason"]] = [k > 0, k, reason]
         cells.at[i, "few_seeds"] = cells.at[i, "n"] < 3
         ci = seed_interval(res.config_records(cid), metric, resamples, seed, alpha) if cells.at[i, "n"] > 1 else None
-        if ci is not None:
-            cells.loc[i, ["ci_low", "ci_high", "ci_method"]] = [*ci, "bootstrap"]
+        rng = metric_range(metric)
+        if ci is not None:  # the seed part's small-sample rescaling can step outside the range: clipped
+            lo, hi = ci if rng is None else (max(ci[0], rng[0]), min(ci[1], rng[1]))
+            cells.loc[i, ["ci_low", "ci_high", "ci_method"]] = [lo, hi, "bootstrap"]
         elif not np.isnan(cells.at[i, "ci_low"]):
             lo, hi = cells.at[i, "ci_low"], cells.at[i, "ci_high"]
-            rng = metric_range(metric)
             clip = rng is not None and (lo < rng[0] or hi > rng[1])
             cells.loc[i, ["ci_low", "ci_high", "ci_method"]] = [max(lo, rng[0]), min(hi, rng[1]), "t, clipped"] \
                 if rng is not None and clip else [lo, hi, "t"]
@@ -173,10 +174,11 @@ def _trust(res: RecordSet, cells: pd.DataFrame, metric: str, resamples: int, see
     cells["best"] = False
     cells["tie_best"] = None
     cells["p_vs_best"] = np.nan
+    cells["p_vs_best_adj"] = np.nan
 
 
 def _board_rows(frame: pd.DataFrame, configs: pd.Series, rows: list[str], cols: list[str], row_keys: list,
-                col_keys: list, metric: str) -> list[dict]:
+                col_keys: list, metric: str, alpha: float = 0.05) -> list[dict]:
     """One row per (row key, column key): seed statistics of the metric and mean timings."""
     ok = frame[frame["status"] == "ok"]
     cells = []
@@ -189,7 +191,7 @@ def _board_rows(frame: pd.DataFrame, configs: pd.Series, rows: list[str], cols: 
                 mine = ok[ok["config_id"] == cid]
                 row["config"] = frame.loc[frame["config_id"] == cid, "config"].iloc[0]
                 if len(mine) and mine[f"metrics.{metric}"].notna().any():
-                    row.update(seed_stats(mine[f"metrics.{metric}"]), status="ok")
+                    row.update(seed_stats(mine[f"metrics.{metric}"], alpha), status="ok")
                     for k in TIMING:
                         col = f"timing.{k}"
                         row[k] = float(mine[col].mean()) if col in mine and mine[col].notna().any() else np.nan
@@ -201,7 +203,9 @@ def _board_rows(frame: pd.DataFrame, configs: pd.Series, rows: list[str], cols: 
 
 def _rank_and_test(res: RecordSet, cells: pd.DataFrame, cols: list[str], col_keys: list, metric: str, direction: int,
                    resamples: int, seed: int, alpha: float) -> list[str]:
-    """Rank each column's configurations and test each against the best (paired bootstrap)."""
+    """Rank each column's configurations and test each against the best (paired bootstrap); the
+    column's tests are one family, Holm-corrected: "≈ best" unless the adjusted p is below alpha."""
+    from bench.report.significance import holm
     from bench.report.stats import paired_bootstrap
 
     notes: list[str] = []
@@ -213,6 +217,7 @@ def _rank_and_test(res: RecordSet, cells: pd.DataFrame, cols: list[str], col_key
             continue
         best_cid = cells.loc[m & cells["best"], "config_id"].iloc[0]
         best_recs = res.config_records(best_cid)
+        tested = []
         for i in cells.index[m & ~cells["best"]]:
             try:
                 r = paired_bootstrap(res.config_records(cells.at[i, "config_id"]), best_recs, metric,
@@ -220,8 +225,13 @@ def _rank_and_test(res: RecordSet, cells: pd.DataFrame, cols: list[str], col_key
             except BenchError as err:
                 notes.append(f"{cells.at[i, 'config']} vs best on {', '.join(map(str, ck))}: not tested ({err})")
                 continue
-            cells.at[i, "tie_best"] = not r["significant"]
             cells.at[i, "p_vs_best"] = r["p_value"]
+            tested.append(i)
+        if tested:  # one family per column: every configuration against the (post-hoc) best
+            adjusted = holm(cells.loc[tested, "p_vs_best"].to_numpy(float), alpha)
+            for i, adj in zip(tested, adjusted, strict=True):
+                cells.at[i, "p_vs_best_adj"] = float(adj)
+                cells.at[i, "tie_best"] = not adj < alpha
     return notes
 
 

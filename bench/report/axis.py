@@ -13,8 +13,12 @@ Per pair: the paired bootstrap of ``bench compare`` (``stats.bootstrap_diffs`` +
 the code behind ``paired_bootstrap``), V - reference. Per task: the pairs' resampled differences
 averaged resample by resample (one seed per task, so pairs on the same test documents are resampled
 together). Pooled: the tasks' resampled differences averaged, each task weighing the same. Each row
-has its percentile CI, two-sided bootstrap p, matched pairs, and win/tie/loss over its pairs (win:
-the pair's CI excludes 0 in V's favour; loss: in the reference's; tie: otherwise).
+has its percentile CI, two-sided bootstrap p, matched pairs, and win/tie/loss over its pairs.
+
+Corrections (Holm, ``bench.report.significance.holm``): each task's pairs are one family, each task's
+summary rows (its values against the reference) one family, the pooled rows one family. Every p is
+shown raw and adjusted with its family; a row is significant, a pair a win (in V's favour) or a loss,
+only when its adjusted p is below alpha (tie otherwise).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pandas as pd
 
 from bench.errors import BenchError, ConfigError
 from bench.hashing import json_hash
+from bench.metrics import DIRECTION
 from bench.registry import suggest
 from bench.report.records import MAJORITY_LABEL, RecordSet
 
@@ -178,13 +183,44 @@ def build_axis(res: RecordSet, axis: str, reference: str | None = None, metric: 
                 pairs.append({**p, "note": note})
             unmatched += [_unmatched(r, f"reference only: no other {axis} value paired with it")
                           for r in refs.itertuples() if r.config_id not in used]
-    rows = _summary_rows(res, pairs, per_task, metric, alpha, ref)
+    _correct_pairs(pairs, alpha)
+    rows = _correct_rows(_summary_rows(res, pairs, per_task, metric, alpha, ref), alpha)
     return AxisView(axis, ref, metric, direction, alpha, resamples, rows, pd.DataFrame(pairs, columns=PAIR_COLUMNS),
                     pd.DataFrame(unmatched, columns=["task", "config", "value", "why"]), notes)
 
 
 PAIR_COLUMNS = ["task", "value", "config", "reference_config", "n_seeds", "n_docs", "mean_value", "mean_reference",
-                "diff", "ci_low", "ci_high", "p_value", "outcome", "degenerate", "note"]
+                "diff", "ci_low", "ci_high", "p_value", "p_adjusted", "family", "outcome", "degenerate", "note"]
+
+
+def _correct_pairs(pairs: list[dict], alpha: float) -> None:
+    """Holm over each task's pairs (one family per task); a pair is a win or a loss only when its
+    adjusted p is below alpha."""
+    from bench.report.significance import holm
+
+    for t in dict.fromkeys(p["task"] for p in pairs):
+        mine = [p for p in pairs if p["task"] == t]
+        for p, adj in zip(mine, holm([p["p_value"] for p in mine], alpha), strict=True):
+            better = p["diff"] * p.pop("_direction") > 0
+            p.update(p_adjusted=float(adj), family=f"{t}: {len(mine)} pair(s)",
+                     outcome="tie" if not adj < alpha else "win" if better else "loss")
+
+
+def _correct_rows(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Holm over the summary rows: one family per task (its values against the reference) and one of
+    the pooled rows; ``significant`` is adjusted p < alpha."""
+    from bench.report.significance import holm
+
+    rows = rows.copy()
+    rows["p_adjusted"], rows["family"] = np.nan, None
+    tested = rows["kind"] == "pairs"
+    for t in rows.loc[tested, "task"].unique():
+        m = tested & (rows["task"] == t)
+        rows.loc[m, "p_adjusted"] = holm(rows.loc[m, "p_value"].to_numpy(float), alpha)
+        what = "pooled rows" if t == POOLED else f"task {t}"
+        rows.loc[m, "family"] = f"{what}: {int(m.sum())} value(s)"
+    rows["significant"] = tested & (rows["p_adjusted"] < alpha)
+    return rows[ROW_COLUMNS]
 
 
 def _unmatched(r, why: str) -> dict:
@@ -202,12 +238,11 @@ def _pair(res: RecordSet, o, r0: pd.Series, metric: str, resamples: int, seed: i
         notes.append(f"{o.task} · {o.config} vs {r0['config']}: {err}")
         return None
     s = summarize(diffs, mean_v - mean_r, metric, alpha)
-    outcome = "tie" if not s["significant"] else "win" if s["better"] == "A" else "loss"
     deg = [x for cid, x in ((o.config_id, "value"), (r0["config_id"], "reference")) if res.degenerate(cid)[0]]
     return {"task": o.task, "value": o.value, "config": o.config, "reference_config": r0["config"],
             "n_seeds": len(P.seeds), "n_docs": int(P.y.shape[0]), "mean_value": mean_v, "mean_reference": mean_r,
             "diff": s["diff"], "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
-            "outcome": outcome, "degenerate": ", ".join(deg), "_diffs": diffs}
+            "degenerate": ", ".join(deg), "_diffs": diffs, "_direction": DIRECTION.get(metric, 1)}
 
 
 def _summary_rows(res: RecordSet, pairs: list[dict], per_task: dict, metric: str, alpha: float,
@@ -243,7 +278,7 @@ def _summary_rows(res: RecordSet, pairs: list[dict], per_task: dict, metric: str
 
 
 ROW_COLUMNS = ["kind", "value", "task", "n_tasks", "n_pairs", "mean_value", "mean_reference", "diff", "ci_low",
-               "ci_high", "p_value", "significant", "wins", "ties", "losses", "degenerate_pairs"]
+               "ci_high", "p_value", "p_adjusted", "family", "significant", "wins", "ties", "losses", "degenerate_pairs"]
 
 
 def varying_axes(res: RecordSet) -> list[str]:

@@ -10,7 +10,8 @@ import pandas as pd
 
 from bench.report.axis import POOLED, AxisView
 from bench.report.records import MAJORITY_LABEL
-from bench.report.tables import BOLD_OFF, BOLD_ON, DEGENERATE, table
+from bench.report.significance import min_p
+from bench.report.tables import BOLD_OFF, BOLD_ON, DEGENERATE, p_text, table
 
 
 def _n(v, digits: int = 4, sign: bool = False) -> str:
@@ -19,27 +20,36 @@ def _n(v, digits: int = 4, sign: bool = False) -> str:
     return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
 
 
-def _p(v) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else "<0.001" if v < 0.001 else f"{v:.3f}"
+def _p(v, view: AxisView) -> str:
+    return p_text(v, resamples=view.resamples)
+
+
+def shown(view: AxisView) -> pd.DataFrame:
+    """The summary rows a reader sees: a pooled row only when it pools two or more tasks (with one
+    task it repeats the task's row)."""
+    rows = view.rows
+    return rows[~((rows["task"] == POOLED) & (rows["n_tasks"] == 1))]
 
 
 def summary(view: AxisView) -> tuple[list[str], list[list[str]]]:
-    """Per value: one row per task, the pooled row (bold when significant), then the baseline rows."""
+    """Per value: one row per task, the pooled row when it pools several tasks (the verdict, bold
+    when significant), then the baseline rows."""
     level = round(100 * (1 - view.alpha))
     headers = [view.axis, "task", "pairs", f"{view.metric} ({view.axis})", f"{view.metric} ({view.reference})",
-               f"Δ vs {view.reference}", f"{level}% CI", "p", "W/T/L", "degenerate pairs"]
+               f"Δ vs {view.reference}", f"{level}% CI", "p", "p Holm", "family", "W/T/L", "degenerate pairs"]
     out = []
-    for r in view.rows.itertuples():
+    for r in shown(view).itertuples():
         if r.kind == "baseline":
             out.append([MAJORITY_LABEL, r.task, "—", _n(r.mean_value), _n(r.mean_reference), _n(r.diff, sign=True),
-                        "—", "—", "—", "—"])
+                        "—", "—", "—", "—", "—", "—"])
             continue
         task = f"{POOLED} ({int(r.n_tasks)} task{'s' if r.n_tasks != 1 else ''})" if r.task == POOLED else r.task
         diff = _n(r.diff, sign=True)
-        if r.task == POOLED and r.significant:
+        if r.significant:
             diff = BOLD_ON + diff + BOLD_OFF
         out.append([r.value, task, str(int(r.n_pairs)), _n(r.mean_value), _n(r.mean_reference), diff,
-                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value),
+                    f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value, view),
+                    _p(r.p_adjusted, view), str(r.family),
                     f"{int(r.wins)}/{int(r.ties)}/{int(r.losses)}",
                     f"{int(r.degenerate_pairs)} {DEGENERATE}" if r.degenerate_pairs else "0"])
     return headers, out
@@ -49,9 +59,10 @@ def pairs(view: AxisView) -> tuple[list[str], list[list[str]]]:
     """One row per matched pair; a ``note`` column when a pair differs in more than the axis (the
     model axis across a context one model cannot change, bench.report.axis._partner)."""
     headers = ["task", "configuration", "reference configuration", "seeds × docs", f"Δ {view.metric}", "CI", "p",
-               "outcome", "degenerate"]
+               "p Holm", "outcome", "degenerate"]
     rows = [[r.task, r.config, r.reference_config, f"{r.n_seeds} × {r.n_docs}", _n(r.diff, sign=True),
-             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value), r.outcome,
+             f"[{_n(r.ci_low, sign=True)}, {_n(r.ci_high, sign=True)}]", _p(r.p_value, view),
+             _p(r.p_adjusted, view), r.outcome,
              f"{DEGENERATE} {r.degenerate}" if r.degenerate else ""] for r in view.pairs.itertuples()]
     notes = view.pairs["note"].fillna("").astype(str).tolist() if "note" in view.pairs else []
     if any(notes):
@@ -65,22 +76,19 @@ def unmatched(view: AxisView) -> tuple[list[str], list[list[str]]]:
 
 
 def legend(view: AxisView) -> str:
+    """The short legend above an axis view (the long one: docs/REPORT.md, "Reading an axis view")."""
     level = round(100 * (1 - view.alpha))
-    return (f"Axis {view.axis}: each value against the reference {view.axis}={view.reference}, metric "
-            f"{view.metric} ({'higher' if view.direction > 0 else 'lower'} is better). A pair = two configurations "
-            f"of one task that differ only in {view.axis}{_model_context(view)}. Δ = value − reference; {level}% CI and p from the "
-            f"paired bootstrap over test documents and seeds ({view.resamples} resamples; the code of bench "
-            f"compare); per task the pairs are averaged, pooled the tasks (equal weight); bold: pooled CI "
-            f"excludes 0. W/T/L: pairs whose CI excludes 0 in the value's favour / contains 0 / excludes it "
-            f"against. {DEGENERATE}: a side predicts one class or does not beat the majority-class baseline. "
-            f"{MAJORITY_LABEL}: predicting the training split's most frequent class, Δ vs the reference's mean.")
+    better = "higher" if view.direction > 0 else "lower"
+    return (f"Each {view.axis} value against {view.axis}={view.reference} on {view.metric} ({better} is better), "
+            f"paired: two configurations of one task that differ only in {view.axis}{_model_context(view)}. "
+            f"Δ = value − reference, {level}% CI and p by paired bootstrap over test documents and seeds, seeds as "
+            f"the unit ({view.resamples} resamples: p >= {min_p(view.resamples):.2g}); p Holm: adjusted within "
+            f"the family named beside it; bold: adjusted p < {view.alpha:g}; W/T/L: pairs won / tied / lost "
+            f"(Holm-adjusted). Full legend: docs/REPORT.md.")
 
 
 def _model_context(view: AxisView) -> str:
-    if view.axis != "model":
-        return ""
-    return (" (or also in context, when one side's model honours only one context policy, e.g. tfidf-logreg "
-            "reads whole texts, or each side uses its model's default context: the pair's note says so)")
+    return " (or in context too, where a model honours only one: see the pair's note)" if view.axis == "model" else ""
 
 
 def markdown(view: AxisView, plot: str | None = None) -> str:
@@ -88,6 +96,9 @@ def markdown(view: AxisView, plot: str | None = None) -> str:
              table(*summary(view), "md"), "", "### Matched pairs", "", table(*pairs(view), "md") if len(view.pairs)
              else "No configurations differ only in this axis.", "", "### Unmatched configurations", "",
              table(*unmatched(view), "md") if len(view.unmatched) else "None: every configuration was paired."]
+    from bench.report.mde import mde_lines
+
+    parts += ["", *mde_lines(view)] if mde_lines(view) else []
     if view.notes:
         parts += ["", *(f"- {n}" for n in view.notes)]
     if plot:

@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from bench.metrics import mean_applicable
+from bench.record.frame import task_name
 from bench.report.records import RecordSet, class_scores
 
 NA = "n/a"
@@ -24,7 +25,7 @@ def per_class_frame(res: RecordSet, cells: pd.DataFrame) -> pd.DataFrame:
         recs = [r for r in res.config_records(c.config_id) if r.get("per_class")]
         if not recs:
             continue
-        scores, task = [class_scores(r) for r in recs], recs[0]["cell"]["task"]
+        scores, task = [class_scores(r) for r in recs], task_name(recs[0])
         for name in scores[0]:
             means = {f: mean_applicable(s.get(name, {}).get(f) for s in scores) for f in SCORES}
             rows.append({"task": task, "config_id": c.config_id, "config": c.config, "class": name,

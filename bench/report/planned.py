@@ -29,19 +29,32 @@ class Planned:
     def missing(self, res: RecordSet) -> pd.DataFrame:
         """Planned cells with no record at all (failed records are failed, not missing)."""
         have = set(zip(res.frame["config_id"], res.frame["seed"], strict=True))
+        have |= raced_away(res.folder)  # a race's eliminated / settled cells were planned, not run: not missing
         keep = [(c, s) not in have for c, s in zip(self.frame["config_id"], self.frame["seed"], strict=True)]
         return self.frame[keep][["task", "config", "seed", "config_id"]].reset_index(drop=True)
 
 
-def planned_from(path: str | Path) -> Planned:
-    """Expand a matrix file (its excludes dropped, includes added) into the report's frame rows."""
-    from bench.components import axis_types
-    from bench.spec.matrix import load_matrix
+def raced_away(folder: Path) -> set[tuple[str, int]]:
+    """(configuration id, seed) of the cells a race chose not to run (OUT/race.json, bench.cli.race_run)."""
+    from bench.report.race_report import read_race
 
-    spec = load_matrix(path)
-    cells = spec.expand(axis_types())
-    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict()}
-                      for i, c in enumerate(cells)], path)
+    data = read_race(folder) or {}
+    return {(r["config"], int(r["seed"])) for r in data.get("not_run", [])}
+
+
+def planned_from(path: str | Path, overrides: dict | None = None) -> Planned:
+    """The matrix file's cells (with the run's command-line ``overrides``) as the runner plans them
+    (bench.run.plan.expand_planned: recipe and precision resolved, so they match the records')."""
+    from bench.run.plan import expand_planned
+    from bench.spec.matrix import load_matrix
+    from bench.spec.matrix_overrides import with_overrides
+    from bench.spec.task import get_task
+
+    spec = with_overrides(load_matrix(path), overrides)
+    cells = [p.cell for p in expand_planned(spec)]
+    names = {t: get_task(t).name for t in {c.task for c in cells}}  # a task file is labelled by its name
+    frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict(),
+                       "task": {"name": names[c.task]}} for i, c in enumerate(cells)], path)
     return Planned([spec.name], frame)
 
 
@@ -60,7 +73,7 @@ def resolve_plan(res: RecordSet, matrix: str | None) -> tuple[Planned | None, st
         if path is None:
             return None, f"planned cells: unknown (matrix {m.get('name')!r} of the records not found; give --matrix FILE)"
         try:
-            p = planned_from(path)
+            p = planned_from(path, m.get("overrides"))
         except BenchError as err:  # the file changed since the run: the report goes on without a plan
             return None, f"planned cells: unknown (matrix file {path}: {err}; give --matrix FILE)"
         parts.append(p.frame)

@@ -62,9 +62,11 @@ class RecordSet:
         return float(np.mean(vals)) if vals else float("nan")
 
     def matrices(self) -> list[dict]:
-        """The distinct ``matrix`` sections ({name, path}) the runner wrote into the records."""
-        seen = {tuple(sorted(m.items())) for r in self.records.values() if isinstance(m := r.get("matrix"), dict)}
-        return [dict(t) for t in sorted(seen)]
+        """The distinct ``matrix`` sections ({name, path[, overrides]}) the runner wrote into the records."""
+        import json
+
+        seen = {json.dumps(m, sort_keys=True) for r in self.records.values() if isinstance(m := r.get("matrix"), dict)}
+        return [json.loads(t) for t in sorted(seen)]
 
 
 def class_scores(rec: dict) -> dict[str, dict]:
@@ -88,17 +90,42 @@ def load_record_set(folder: str | Path) -> RecordSet:
     random_init = {r["cell_id"] for r in recs if (r.get("model") or {}).get("random_init")}
     m = frame["config_id"].isin(frame.loc[frame["cell_id"].isin(random_init), "config_id"])
     frame.loc[m, "config"] = frame.loc[m, "config"] + " [random-init]"
-    _disambiguate_labels(frame)
+    cells = {r["cell_id"]: r["cell"] for r in recs if "cell" in r}
+    _disambiguate_labels(frame, {cfg: cells.get(cid, {}) for cid, cfg in zip(frame["cell_id"], frame["config_id"],
+                                                                            strict=True)})
     _check_task_versions(frame)
     return RecordSet(folder, frame, {r["cell_id"]: r for r in recs if r.get("status") == "ok"})
 
 
-def _disambiguate_labels(frame: pd.DataFrame) -> None:
-    """Configurations differing only in training parameters share a label: add their id."""
-    labels = frame.drop_duplicates("config_id").groupby(["task", "config"])["config_id"].nunique()
-    clash = {lab for (_, lab), k in labels.items() if k > 1}
-    m = frame["config"].isin(clash)
-    frame.loc[m, "config"] = frame.loc[m, "config"] + " #" + frame.loc[m, "config_id"].str[:6]
+SHORT = {"learning_rate": "lr", "batch_size": "batch", "eval_batch_size": "eval batch", "warmup_ratio": "warm-up",
+         "weight_decay": "wd", "grad_accum": "accum", "early_stopping_patience": "patience"}
+
+
+def _disambiguate_labels(frame: pd.DataFrame, cells: dict[str, dict] | None = None) -> None:
+    """Configurations differing only in training parameters share a label: add, in words, the
+    parameters that differ among them (``lr=2e-3 · epochs=7``); their id only when none is found."""
+    labels = frame.drop_duplicates("config_id").groupby(["task", "config"])["config_id"].unique()
+    for (task, lab), cids in labels.items():
+        if len(cids) < 2:
+            continue
+        flat = {cid: _flat((cells or {}).get(cid, {})) for cid in cids}
+        keys = sorted({k for f in flat.values() for k in f})
+        differ = [k for k in keys if len({repr(f.get(k)) for f in flat.values()}) > 1]
+        words = {cid: " · ".join(f"{SHORT.get(k, k)}={_value(flat[cid].get(k))}" for k in differ) for cid in cids}
+        unique = len(set(words.values())) == len(cids) and all(words.values())
+        for cid in cids:
+            m = (frame["config_id"] == cid) & (frame["task"] == task)
+            frame.loc[m, "config"] = f"{lab} · {words[cid]}" if unique else f"{lab} #{cid[:6]}"
+
+
+def _flat(cell: dict) -> dict:
+    out = {k: v for k, v in cell.items() if k not in ("seed", "train")}
+    out.update({k: v for k, v in (cell.get("train") or {}).items()})
+    return out
+
+
+def _value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else "—" if v is None else str(v)
 
 
 def _check_task_versions(frame: pd.DataFrame) -> None:

@@ -15,7 +15,7 @@ from bench.metrics import mean_applicable
 from bench.report.aggregate import TIMING, Board, RecordSet
 from bench.report.per_class import NA
 from bench.report.records import MAJORITY_LABEL, class_scores
-from bench.report.tables import DEGENERATE, FEW, _key, legend, missing, pivot, table
+from bench.report.tables import DEGENERATE, FEW, _key, has_overall, legend, missing, pivot, table, tie_groups
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1400px;padding:0 1em;color:#222}
@@ -109,9 +109,10 @@ def _img(src: str, alt: str) -> str:
 
 def leaderboard_html(board: Board) -> str:
     ov = board.overall.set_index(board.rows)
+    ranked = has_overall(board)  # hidden when no configuration has an overall rank
     heads = [("column", "text"), ("configuration", "text"), ("n seeds", "num"), (f"{board.metric} mean", "num"),
-             ("± std", "num"), ("95% CI", "num"), ("rank", "num"), ("vs best", "text"), ("overall rank", "num"),
-             *((t, "num") for t in TIMING.values())]
+             ("± std", "num"), ("95% CI", "num"), ("rank", "num"), ("vs best", "text"),
+             *([("overall rank", "num")] if ranked else []), *((t, "num") for t in TIMING.values())]
     th = "".join(f'<th data-type="{t}" scope="col">{escape(h)}</th>' for h, t in heads)
     out = []
     for _, c in board.cells.sort_values([*board.cols, "rank"], na_position="last").iterrows():
@@ -125,18 +126,18 @@ def leaderboard_html(board: Board) -> str:
         cls = ("best" if c["best"] else "degenerate" if c["degenerate"] else c["status"].replace(" ", "-")
                if c["status"] != "ok" else "")
         vs = "best" if c["best"] else ('<span class="tie">≈ not sig. worse</span>' if c["tie_best"] is True
-                                       else "worse (p<0.05)" if c["tie_best"] is False else "")
+                                       else f"worse (Holm p<{board.alpha:g})" if c["tie_best"] is False else "")
         ci = "—" if c["status"] != "ok" or math.isnan(c["ci_low"]) else f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}]" + (
             " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         n = f'<td class="num" data-v="{_fmt(c["n"])[0]}">{_fmt(c["n"], 0)[1]}{FEW if c["few_seeds"] else ""}</td>'
         mean = _td(c["mean"]) if c["status"] == "ok" else f'<td class="num" data-v="">{c["status"]}</td>'
         out.append(f'<tr class="{cls}" data-col="{escape(col)}"><td>{escape(col)}</td><td>{name}</td>'
                    f'{n}{mean}{_td(c["std"])}<td class="num" data-v="{_fmt(c["ci_low"])[0]}">{ci}</td>'
-                   f'{_td(c["rank"], 0)}<td>{vs}</td>{_td(o["overall_rank"], 0)}'
+                   f'{_td(c["rank"], 0)}<td>{vs}</td>{_td(o["overall_rank"], 0) if ranked else ""}'
                    + "".join(_td(c[k], 1) for k in TIMING) + "</tr>")
     empty = '<td class="num" data-v="">—</td>'
     out += [f'<tr class="baseline" data-col="{escape(_key(ck))}"><td>{escape(_key(ck))}</td><td>{MAJORITY_LABEL}</td>'
-            f'{empty}{_td(v)}' + empty * (5 + len(TIMING)) + "</tr>" for ck, v in board.baseline.items()]
+            f'{empty}{_td(v)}' + empty * (4 + ranked + len(TIMING)) + "</tr>" for ck, v in board.baseline.items()]
     options = "".join(f'<option value="{escape(k)}">{escape(k)}</option>'
                       for k in dict.fromkeys(" / ".join(map(str, ck)) for ck in board.col_keys()))
     return (f'<div class="controls"><label>Filter <input id="filter" type="search" placeholder="text in any column">'
@@ -145,13 +146,22 @@ def leaderboard_html(board: Board) -> str:
             f'<table id="leaderboard"><thead><tr>{th}</tr></thead><tbody>\n' + "\n".join(out) + "\n</tbody></table>")
 
 
-def index_html(board: Board, plots: dict, title: str, axes: list[str] | tuple = ()) -> str:
+def index_html(board: Board, plots: dict, title: str, axes: list[str] | tuple = (),
+               forests: dict[str, str] | None = None) -> str:
+    """The site's first page; ``forests``: axis -> its forest plot (shown, each linking its axis page)."""
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="legend">{escape(legend(board))} '
              "Click a column header to sort; type to filter.</p>"]
     if axes:
         parts.append('<p id="axes">Axis views (each value vs a reference, paired): ' + " · ".join(
             f'<a href="axis-{a}.html">{escape(a)}</a>' for a in axes) + "</p>")
-    parts += ["<h2>Leaderboard</h2>", leaderboard_html(board), "<h2>Matrix view</h2>", table(*pivot(board), "html")]
+    ties = tie_groups(board)
+    parts += ["<h2>Leaderboard</h2>", *(['<ul id="ties">' + "".join(f"<li>{escape(t)}</li>" for t in ties) + "</ul>"]
+                                        if ties else []), leaderboard_html(board)]
+    if forests:
+        parts += ['<h2 id="forest">Which value of each axis wins, by how much, how sure</h2><div class="plots">'
+                  + "".join(f'<a href="axis-{escape(a)}.html">{_img(src, f"forest plot {a}")}</a>'
+                            for a, src in forests.items()) + "</div>"]
+    parts += ["<h2>Matrix view</h2>", table(*pivot(board), "html")]
     if board.missing is not None and len(board.missing):
         parts += ["<h2>Planned cells without a record</h2>", table(*missing(board), "html")]
     for task, entry in plots.get("tasks", {}).items():
@@ -225,7 +235,8 @@ def write_site(res: RecordSet, board: Board, out: Path, plots: dict, title: str,
 
     (out / "configs").mkdir(parents=True, exist_ok=True)
     written = [out / "index.html"]
-    written[0].write_text(index_html(board, plots, title, list(views or {})), encoding="utf-8")
+    forests = {axis: plot for axis, (_, plot) in (views or {}).items() if plot}
+    written[0].write_text(index_html(board, plots, title, list(views or {}), forests), encoding="utf-8")
     for axis, (view, plot) in (views or {}).items():
         written.append(out / f"axis-{axis}.html")
         written[-1].write_text(_page(f"{title} · axis {axis}", axis_html(view, plot), JS), encoding="utf-8")

@@ -4,8 +4,10 @@
   both configurations) and seeds with replacement (the same seed draws for both, paired by seed
   value), recomputes the metric per seed and averages over the drawn seeds. The confidence
   interval of the difference is the percentile interval of the resampled differences.
-* McNemar's test on correctness, pooled over the paired seeds: exact binomial when fewer than
-  25 discordant pairs, chi-square with continuity correction otherwise.
+  Seeds are the replication unit: ``resample_diffs`` adds the seed-to-seed variance (corrected for
+  resampling few seeds) to the document variance without counting their interaction twice.
+  p-values are (1 + k) / (B + 1): never finer than the number of resamples allows.
+* McNemar's test on correctness with the document as the unit (``bench.report.significance``).
 
 Metrics from the confusion matrix, log loss, ECE and ROC-AUC are vectorised over resamples; any other
 metric falls back to ``bench.metrics.classification_metrics`` per resample (slower).
@@ -19,6 +21,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.metrics import DIRECTION
+from bench.report.significance import mcnemar_clustered, mcnemar_counts  # noqa: F401 - mcnemar_counts re-exported
 
 
 @dataclass
@@ -171,42 +174,88 @@ def _roc_auc(yy: np.ndarray, pp: np.ndarray, k: int) -> np.ndarray:
         return np.nanmean(np.stack(aucs), axis=0) if k > 2 else aucs[0]
 
 
-def bootstrap_diffs(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
-                    seed: int = 0) -> tuple[np.ndarray, float, float, Paired]:
-    """The paired resampling behind ``paired_bootstrap``: (A - B per resample, mean A, mean B, pairing).
-    With the same ``seed`` and the same number of common documents, two calls draw the same documents
-    and seeds, so differences of several pairs on one task can be averaged resample by resample."""
+def resample_diffs(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray | None, metric: str, label_names: list[str],
+                   minority: int | None = None, resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Resampled A - B differences of the seed-mean ``metric`` (B,), seeds as the replication unit.
+
+    Seeds and test documents are crossed (every seed is scored on the same documents), so the
+    difference has three sources of noise: documents, seeds, and their interaction. Each resample
+    draws documents with replacement, the same draw for every seed (``c``: documents plus interaction
+    / S), and seeds with replacement on the full test set (``s``: seeds plus interaction / n, times
+    (S-1)/S); the interaction part of ``s`` is estimated from the document resamples and removed, the
+    rest rescaled by S/(S-1) (resampling S seeds underestimates their variance by (S-1)/S), and added
+    to ``c`` as ``lam * (s - mean)``. One seed: documents only. ``proba_b`` None: A's own metric.
+    """
     if resamples < 1:
         raise BenchError(f"--resamples must be >= 1 (got {resamples})")
-    P = pair_predictions(recs_a, recs_b)
-    s, n = P.proba_a.shape[:2]
+    s, n = proba_a.shape[:2]
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(resamples, n))
     seed_idx = rng.integers(0, s, size=(s, resamples))
     full = np.arange(n)[None, :]
 
-    def per_seed(proba: np.ndarray, docs: np.ndarray) -> np.ndarray:  # (S, B)
-        return np.stack([metric_values(metric, P.y, proba[i], docs, P.label_names, P.minority) for i in range(s)])
+    def per_seed(docs: np.ndarray) -> np.ndarray:  # (S, B) of A - B
+        def one(proba: np.ndarray | None, i: int) -> np.ndarray | float:
+            return 0.0 if proba is None else metric_values(metric, y, proba[i], docs, label_names, minority)
 
-    ma, mb = per_seed(P.proba_a, idx), per_seed(P.proba_b, idx)
-    diffs = np.take_along_axis(ma, seed_idx, 0).mean(0) - np.take_along_axis(mb, seed_idx, 0).mean(0)
-    return diffs, float(per_seed(P.proba_a, full).mean()), float(per_seed(P.proba_b, full).mean()), P
+        return np.stack([one(proba_a, i) - one(proba_b, i) for i in range(s)])
+
+    d_docs = per_seed(idx)
+    c = d_docs.mean(0)
+    if s == 1:
+        return c
+    d_full = per_seed(full)[:, 0]
+    boot_seeds = d_full[seed_idx].mean(0)
+    with np.errstate(invalid="ignore"):
+        v_seed = float(np.nanvar(d_full, ddof=1)) / s  # seeds + interaction / n
+        v_inter = max(0.0, float(np.nanmean(np.nanvar(d_docs, axis=1)) - np.nanvar(c)) / (s - 1))
+        v_boot = float(np.nanvar(boot_seeds))
+    extra = max(0.0, v_seed - v_inter)
+    lam = float(np.sqrt(extra / v_boot)) if v_boot > 0 else 0.0
+    return c + lam * (boot_seeds - float(np.nanmean(d_full)))
+
+
+def bootstrap_diffs(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
+                    seed: int = 0) -> tuple[np.ndarray, float, float, Paired]:
+    """The paired resampling behind ``paired_bootstrap``: (A - B per resample, mean A, mean B, pairing).
+    With the same ``seed`` and the same number of common documents and seeds, two calls draw the same
+    documents and seeds, so differences of several pairs on one task can be averaged resample by resample."""
+    if resamples < 1:
+        raise BenchError(f"--resamples must be >= 1 (got {resamples})")
+    P = pair_predictions(recs_a, recs_b)
+    diffs = resample_diffs(P.y, P.proba_a, P.proba_b, metric, P.label_names, P.minority, resamples, seed)
+    full = np.arange(P.y.shape[0])[None, :]
+    mean_a = float(np.mean([metric_values(metric, P.y, pa, full, P.label_names, P.minority) for pa in P.proba_a]))
+    mean_b = float(np.mean([metric_values(metric, P.y, pb, full, P.label_names, P.minority) for pb in P.proba_b]))
+    return diffs, mean_a, mean_b, P
+
+
+def bootstrap_p(diffs: np.ndarray) -> tuple[float, float, float]:
+    """(two-sided p, p that A - B <= 0, p that A - B >= 0) of resampled differences, each as
+    (1 + k) / (B + 1): never below 1 / (B + 1) (two-sided: 2 / (B + 1)), whatever was observed."""
+    d = diffs[~np.isnan(diffs)]
+    b = len(d)
+    p_le, p_ge = (1 + int((d <= 0).sum())) / (b + 1), (1 + int((d >= 0).sum())) / (b + 1)
+    return min(1.0, 2 * min(p_le, p_ge)), min(1.0, p_le), min(1.0, p_ge)
 
 
 def summarize(diffs: np.ndarray, diff: float, metric: str, alpha: float = 0.05) -> dict:
-    """Percentile (1 - alpha) interval, two-sided bootstrap p and which side is better, of resampled
-    differences ``diffs`` around the observed difference ``diff`` (A - B)."""
+    """Percentile (1 - alpha) interval, two-sided bootstrap p ((1 + k) / (B + 1), ``bootstrap_p``) and
+    which side is better, of resampled differences ``diffs`` around the observed difference ``diff`` (A - B).
+    ``significant`` is uncorrected (p < alpha): a family of comparisons corrects it (``significance.holm``)."""
     lo, hi = (float(v) for v in np.nanpercentile(diffs, [50 * alpha, 100 - 50 * alpha]))
-    p = min(1.0, 2 * min(float(np.mean(diffs <= 0)), float(np.mean(diffs >= 0))))
+    p, p_le, p_ge = bootstrap_p(diffs)
     direction = DIRECTION.get(metric, 1)
     return {"metric": metric, "diff": diff, "ci_low": lo, "ci_high": hi, "alpha": alpha, "p_value": p,
-            "significant": not (lo <= 0 <= hi), "resamples": int(len(diffs)),
+            "p_a_not_above": p_le, "p_a_not_below": p_ge, "significant": p < alpha,
+            "resamples": int(len(diffs)), "min_p": min(1.0, 2 / (len(diffs) + 1)),
             "better": None if diff == 0 else ("A" if diff * direction > 0 else "B")}
 
 
 def paired_bootstrap(recs_a: list[dict], recs_b: list[dict], metric: str, resamples: int = 1000,
                      seed: int = 0, alpha: float = 0.05) -> dict:
-    """Difference A - B in ``metric`` with a paired-bootstrap (1 - alpha) interval over documents and seeds."""
+    """Difference A - B in ``metric`` with a paired (1 - alpha) interval and p over test documents and
+    seeds (``resample_diffs``); the keys of ``summarize`` plus mean_a, mean_b, n_docs, n_seeds, seed_pairs."""
     diffs, mean_a, mean_b, P = bootstrap_diffs(recs_a, recs_b, metric, resamples, seed)
     return {**summarize(diffs, mean_a - mean_b, metric, alpha), "mean_a": mean_a, "mean_b": mean_b,
             "n_docs": int(P.y.shape[0]), "n_seeds": len(P.seeds), "seed_pairs": P.seeds}
@@ -214,43 +263,21 @@ def paired_bootstrap(recs_a: list[dict], recs_b: list[dict], metric: str, resamp
 
 def seed_interval(recs: list[dict], metric: str, resamples: int = 1000, seed: int = 0,
                   alpha: float = 0.05) -> tuple[float, float] | None:
-    """(1 - alpha) percentile interval of one configuration's mean ``metric`` over its seeds, by a
-    bootstrap over test documents and seeds (each resample: documents with replacement, the metric
-    per seed, seeds with replacement, their mean). Inside the metric's range by construction.
-    None when a record lacks per-document predictions."""
+    """(1 - alpha) percentile interval of one configuration's mean ``metric`` over its seeds, by the
+    crossed bootstrap of ``resample_diffs`` (``proba_b`` None). None when a record lacks per-document predictions."""
     if not recs or not all((r.get("predictions") or {}).get("proba") for r in recs):
         return None
     try:
         P = pair_predictions(recs, recs)
-        s, n = P.proba_a.shape[:2]
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, n, size=(resamples, n))
-        seed_idx = rng.integers(0, s, size=(s, resamples))
-        per = np.stack([metric_values(metric, P.y, P.proba_a[i], idx, P.label_names, P.minority) for i in range(s)])
+        means = resample_diffs(P.y, P.proba_a, None, metric, P.label_names, P.minority, resamples, seed)
     except BenchError:
         return None
-    means = np.take_along_axis(per, seed_idx, 0).mean(0)
     lo, hi = np.nanpercentile(means, [50 * alpha, 100 - 50 * alpha])
     return float(lo), float(hi)
 
 
-def mcnemar_counts(b: int, c: int) -> tuple[float, float, str]:
-    """(statistic, two-sided p-value, method) for b, c discordant pairs."""
-    from scipy.stats import binomtest, chi2
-
-    if b + c == 0:
-        return 0.0, 1.0, "exact"
-    if b + c < 25:
-        return float(min(b, c)), float(binomtest(b, b + c, 0.5).pvalue), "exact"
-    stat = (abs(b - c) - 1) ** 2 / (b + c)
-    return float(stat), float(chi2.sf(stat, 1)), "chi2-cc"
-
-
 def mcnemar(recs_a: list[dict], recs_b: list[dict]) -> dict:
-    """McNemar's test on correct/incorrect per document, pooled over paired seeds."""
+    """McNemar's test on correct/incorrect per document over the paired seeds, the document as the
+    unit (``significance.mcnemar_clustered``: S seeds of one document are not S independent pairs)."""
     P = pair_predictions(recs_a, recs_b)
-    ok_a, ok_b = P.pred_a == P.y, P.pred_b == P.y
-    b, c = int((ok_a & ~ok_b).sum()), int((~ok_a & ok_b).sum())
-    stat, p, method = mcnemar_counts(b, c)
-    return {"a_only_correct": b, "b_only_correct": c, "statistic": stat, "p_value": p, "method": method,
-            "pairs": int(ok_a.size), "n_seeds": len(P.seeds)}
+    return mcnemar_clustered(P.pred_a == P.y, P.pred_b == P.y)

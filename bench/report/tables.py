@@ -13,6 +13,7 @@ import pandas as pd
 
 from bench.report.aggregate import TIMING, Board, cost_view, key_mask
 from bench.report.records import MAJORITY_LABEL
+from bench.report.significance import format_p
 
 DEGENERATE = "[degenerate]"
 FEW = "†"
@@ -29,6 +30,11 @@ TABLEFMT = {"md": "github", "latex": "latex_booktabs", "html": "unsafehtml"}
 
 def _num(v, digits: int = 3) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def p_text(v, prefix: str = "", resamples: int | None = None) -> str:
+    """A p-value as text: significance.format_p, the one formatter (kept under this name for callers)."""
+    return format_p(v, resamples, prefix)
 
 
 def _key(values) -> str:
@@ -68,14 +74,16 @@ def pivot(board: Board) -> tuple[list[str], list[list[str]]]:
     """Rows x column keys, plus each row's mean win rate (tasks it rests on), mean rank and overall
     rank (only rows compared on >= 2 columns), and the majority-class baseline row last."""
     cols = board.col_keys()
-    headers = [*board.rows, *(_key(ck) for ck in cols), "mean win rate (tasks)", "mean rank", "overall rank"]
+    ranked = has_overall(board)  # no row rests on >= 2 columns: the three columns would be "—" everywhere
+    headers = [*board.rows, *(_key(ck) for ck in cols), *(["mean win rate (tasks)", "mean rank", "overall rank"]
+                                                          if ranked else [])]
     ov = board.overall.set_index(board.rows)
     out, order = [], []
     for rk in board.row_keys():
         g = board.cells[key_mask(board.cells, board.rows, rk)]
         by_col = {tuple(r[board.cols]): r for _, r in g.iterrows()}
         o = ov.loc[rk if len(rk) > 1 else rk[0]]
-        out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), *overall_text(o)])
+        out.append([*map(str, rk), *(cell_text(by_col[ck]) for ck in cols), *(overall_text(o) if ranked else ())])
         ranks = g["rank"].dropna()  # unranked rows: by their mean rank in the columns they have
         order.append((math.isnan(o["overall_rank"]), o["overall_rank"] if o["overall_rank"] == o["overall_rank"] else 0,
                       float(ranks.mean()) if len(ranks) else math.inf))
@@ -84,8 +92,27 @@ def pivot(board: Board) -> tuple[list[str], list[list[str]]]:
     return headers, out + ([base] if base else [])
 
 
+def has_overall(board: Board) -> bool:
+    """Whether any row has an overall rank (a win rate resting on >= 2 columns)."""
+    return bool(len(board.overall)) and bool(board.overall["overall_rank"].notna().any())
+
+
+def tie_groups(board: Board) -> list[str]:
+    """Per column, in words: the best configuration and those not significantly different from it."""
+    out = []
+    for ck in board.col_keys():
+        g = board.cells[key_mask(board.cells, board.cols, ck) & (board.cells["status"] == "ok")]
+        best = [_key(r) for r in g.loc[g["best"].astype(bool), board.rows].itertuples(index=False)]
+        tied = [_key(r) for r in g.loc[g["tie_best"].apply(lambda v: v is True), board.rows].itertuples(index=False)]
+        if best:
+            out.append(f"{_key(ck)}: best {', '.join(best)}; not significantly different from the best: "
+                       f"{', '.join(tied) if tied else 'none'}.")
+    return out
+
+
 def details(board: Board) -> tuple[list[str], list[list[str]]]:
-    headers = [*board.cols, *board.rows, "n", "mean", "std", "95% CI", "rank", "p vs best", "degenerate",
+    headers = [*board.cols, *board.rows, "n", "mean", "std", f"{_level(board)} CI", "rank", "p vs best", "p Holm",
+               "degenerate",
                *TIMING.values()]
     if "config" not in board.rows:
         headers.insert(len(board.cols) + len(board.rows), "config")
@@ -94,13 +121,14 @@ def details(board: Board) -> tuple[list[str], list[list[str]]]:
         ci = "—" if math.isnan(c["ci_low"]) else f"[{_num(c['ci_low'])}, {_num(c['ci_high'])}]" + (
             " (t, clipped)" if c["ci_method"] == "t, clipped" else "")
         mean = BOLD_ON + _num(c["mean"]) + BOLD_OFF if c["best"] else _num(c["mean"]) + (" ≈" if c["tie_best"] is True else "")
-        p = "best" if c["best"] else "<0.001" if c["p_vs_best"] < 0.001 else _num(c["p_vs_best"])
+        p = "best" if c["best"] else p_text(c["p_vs_best"], resamples=board.resamples)
+        p_adj = "best" if c["best"] else p_text(c["p_vs_best_adj"], resamples=board.resamples)
         deg = f"yes ({int(c['degenerate_seeds'])}/{int(c['n'])} seeds): {c['degenerate_reason']}" if c["degenerate"] else ""
         row = [*(str(c[k]) for k in board.cols), *(str(c[k]) for k in board.rows)]
         if "config" not in board.rows:
             row.append(c["config"])
         row += [str(int(c["n"])) + (FEW if c["few_seeds"] else ""), mean, _num(c["std"]), ci, str(int(c["rank"])), p,
-                deg, *(_num(c[k], 1) for k in TIMING)]
+                p_adj, deg, *(_num(c[k], 1) for k in TIMING)]
         rows.append(row)
     for ck, v in board.baseline.items():
         label = [MAJORITY_LABEL, *([""] * (len(board.rows) - ("config" in board.rows)))]
@@ -137,23 +165,32 @@ def table(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     return text
 
 
+def _level(board: Board) -> str:
+    return f"{100 * (1 - board.alpha):g}%"
+
+
 def legend(board: Board) -> str:
     better = "higher" if board.direction > 0 else "lower"
     return (f"Metric: {board.metric} ({better} is better). Cells: mean ± sample std over seeds (n seeds; "
-            f"{FEW} fewer than 3 seeds). Bold: best per column. ≈: not significantly different from the best "
-            f"(paired bootstrap over test documents and seeds, 95%). {DEGENERATE}: a seed predicts one class "
+            f"{FEW} fewer than 3 seeds). Bold: best per column. ≈: not significantly worse than the best "
+            f"(paired bootstrap over test documents and seeds, seeds as the unit; each column's comparisons with "
+            f"its best are one family, Holm-corrected: ≈ unless the adjusted p < {board.alpha:g}; details show "
+            f"raw and adjusted p). {DEGENERATE}: a seed predicts one class "
             f"or does not beat the majority-class baseline; ranked after every other configuration, never "
-            f"bold. 95% CI: bootstrap over documents and seeds (inside the metric's range). missing: planned "
-            f"but never run; not planned: excluded by the matrix; failed: only failed runs. Mean win rate: "
-            f"share of head-to-head comparisons won per column, averaged (HELM), over configurations present "
-            f"in >= 2 columns, with the number of columns it rests on; overall rank by it, only when it rests "
-            f"on >= 2. {board.plan_note}".rstrip())
+            f"bold. {_level(board)} CI: bootstrap over documents and seeds (inside the metric's range). missing: planned "
+            f"but never run; not planned: excluded by the matrix; failed: only failed runs. "
+            + ("Mean win rate: share of head-to-head comparisons won per column, averaged (HELM), over "
+               "configurations present in >= 2 columns, with the number of columns it rests on; overall rank "
+               "by it, only when it rests on >= 2. " if has_overall(board) else "")
+            + board.plan_note).rstrip()
 
 
 def markdown(board: Board, title: str, plots: list[str] | None = None) -> str:
     pointers = [f"- `bench report --axis {a}` compares the {a} values paired (configurations that differ only "
                 f"in {a}, paired bootstrap)" for a in board.axes]
+    ties = tie_groups(board)
     parts = [f"# {title}", "", legend(board), "", "## Leaderboard", "", table(*pivot(board), "md"), "",
+             *([*(f"- {t}" for t in ties), ""] if ties else []),
              *([*pointers, ""] if pointers else []), "## Per configuration", "", table(*details(board), "md"), "",
              "## Cost-normalised view", "",
              "Quality next to training cost; × cheapest = train seconds relative to the cheapest configuration "

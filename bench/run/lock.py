@@ -1,8 +1,8 @@
 """Per-cell lock files that a dead process cannot hold forever.
 
-``OUT/locks/<cell_id>.lock`` is created with ``O_CREAT | O_EXCL`` (atomic on local file systems
-and NFSv3+) and holds the owner's host, pid and process start time. A lock is *stale* when its
-owner is gone: on the same host, the pid is dead or belongs to a newer process; from another
+``OUT/locks/<cell_id>.lock`` is created as a hard link to a temp file already holding its content
+(atomic like ``O_CREAT | O_EXCL``, NFS-safe, never seen empty) and holds the owner's host, pid and
+process start time. A lock is *stale* when its owner is gone: on the same host, the pid is dead or belongs to a newer process; from another
 host (Ray over shared storage), its heartbeat (the file's mtime, touched every
 ``HEARTBEAT_S``) is older than ``STALE_AFTER_S``. Stale locks are broken under a second
 ``O_EXCL`` guard file so two runners never both break and re-take the same lock.
@@ -64,6 +64,25 @@ def clear_dead(lock_dir: str | Path, cid: str) -> None:
 
 
 def _create(path: Path, info: dict) -> bool:
+    """Create ``path`` holding ``info`` if it does not exist, atomically *with* its content: the info
+    is written to a private temp file that is then hard-linked to ``path`` (``link`` fails if
+    ``path`` exists, like ``O_EXCL``, NFS-safe). A process killed at any point (SIGKILL) leaves no
+    empty lock, which would otherwise count as alive until ``STALE_AFTER_S`` (an orphan temp file at
+    worst). File systems without hard links fall back to ``O_EXCL`` + write."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps(info))
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some FUSE / SMB mounts)
+        return _create_excl(path, info)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _create_excl(path: Path, info: dict) -> bool:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:

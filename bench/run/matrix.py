@@ -56,11 +56,12 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
 
     check_writable(plan.out)
     _clean_temp(plan.out / "records")
+    _clean_temp(plan.out / "locks")  # a lock's temp file left by a runner killed while it took the lock
     outcome = Outcome(plan)
     ex = EXECUTORS.get(executor)(workers=workers, address=address)
     t0 = time.perf_counter()
     index = {cid: i for i, cid in enumerate(plan.ids)}
-    named = {"name": plan.name, "path": plan.path}
+    named = {"name": plan.name, "path": plan.path, **({"overrides": plan.overrides} if plan.overrides else {})}
     pending = [Job(plan.cells[i].to_dict(), plan.ids[i], str(plan.out), plan.state[plan.ids[i]], plan.precisions[i],
                    named) for i in plan.todo(retry_failed)]
     try:
@@ -121,7 +122,7 @@ def _after_busy(busy: list, done: Callable[[dict], None], poll_s: float = 1.0) -
 
 
 def _clean_temp(folder: Path, older_than_s: float = 3600) -> None:
-    """Temp files of writes a kill interrupted (``.<id>.json.*.tmp``); recent ones may be live."""
+    """Temp files of writes a kill interrupted (``.<id>.json.*.tmp``, ``.<id>.lock.*.tmp``); recent ones may be live."""
     if not folder.is_dir():
         return
     now = time.time()

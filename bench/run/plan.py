@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.errors import ConfigError
 from bench.record.schema import SCHEMA_VERSION, upgrade
-from bench.run.ids import plan_cell
+from bench.run.ids import PlannedCell, plan_cell
 from bench.spec.cell import Cell
 from bench.spec.matrix import MatrixSpec, only_filter, select
 
@@ -27,6 +27,7 @@ class MatrixPlan:
     state: dict[str, str]  # cell_id -> "ok" | "failed" | "todo"
     records: dict[str, dict] = field(default_factory=dict)  # existing records of this matrix
     path: str | None = None  # the matrix file (absolute), named in every record with the matrix name
+    overrides: dict = field(default_factory=dict)  # command-line overrides (bench.spec.matrix_overrides), named too
 
     def todo(self, retry_failed: bool) -> list[int]:
         runnable = {"todo", "failed"} if retry_failed else {"todo"}
@@ -36,11 +37,32 @@ class MatrixPlan:
 def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> MatrixPlan:
     """Expand, validate every cell (names, parameters, limits) and scan ``out``; runs nothing."""
     from bench.components import axis_types
+
+    planned = expand_planned(spec)
+    if only:
+        keep = select([p.cell for p in planned], [p.cell_id for p in planned], only_filter(only), axis_types())
+        planned = [planned[i] for i in keep]
+    cells, ids, precisions = [p.cell for p in planned], [p.cell_id for p in planned], [p.precision for p in planned]
+    if not cells:
+        where = spec.path or spec.name
+        raise ConfigError(f"{where}: the matrix is empty" + (f" after --only {only!r}" if only else " after excludes"))
+    out = Path(out)
+    records = scan(out, set(ids))
+    state = {cid: records[cid]["status"] if cid in records else "todo" for cid in ids}
+    return MatrixPlan(spec.name, out, cells, ids, precisions, state, records,
+                      str(Path(spec.path).resolve()) if spec.path else None)
+
+
+def expand_planned(spec: MatrixSpec) -> list[PlannedCell]:
+    """The matrix's cells as the runner runs them: expanded (each model's own default context where
+    the matrix sets none), validated, then planned (recipe, precision, id) by ``plan_cell``. The one
+    planning path: ``plan_matrix`` runs these cells and the report's planned section expects them."""
+    from bench.components import axis_types
     from bench.components.capabilities import CapabilityError
+    from bench.components.models import get_model
     from bench.run.worker import validate_cell
 
-    types = axis_types()
-    cells = spec.expand(types)
+    cells = spec.expand(axis_types(), model_context=lambda name: get_model(name).context)
     seen: set[str] = set()
     refused: list[str] = []  # cells combining what their fitter cannot honour: all named, then one error
     for c in cells:  # validation does not depend on the seed: once per configuration
@@ -54,20 +76,7 @@ def plan_matrix(spec: MatrixSpec, out: str | Path, only: str | None = None) -> M
     if refused:
         where = spec.path or spec.name
         raise ConfigError(f"{where}: {len(refused)} configuration(s) cannot run: " + "; ".join(refused))
-    planned = [plan_cell(c) for c in cells]
-    ids = [p.cell_id for p in planned]
-    if only:
-        keep = select(cells, ids, only_filter(only), types)
-        planned = [planned[i] for i in keep]
-    cells, ids, precisions = [p.cell for p in planned], [p.cell_id for p in planned], [p.precision for p in planned]
-    if not cells:
-        where = spec.path or spec.name
-        raise ConfigError(f"{where}: the matrix is empty" + (f" after --only {only!r}" if only else " after excludes"))
-    out = Path(out)
-    records = scan(out, set(ids))
-    state = {cid: records[cid]["status"] if cid in records else "todo" for cid in ids}
-    return MatrixPlan(spec.name, out, cells, ids, precisions, state, records,
-                      str(Path(spec.path).resolve()) if spec.path else None)
+    return [plan_cell(c) for c in cells]
 
 
 def scan(out: Path, wanted: set[str]) -> dict[str, dict]:

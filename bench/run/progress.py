@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench.record.frame import config_id, config_label, mean_std
+from bench.record.frame import config_id, config_label, effective_cell, mean_std, task_name
 from bench.record.quality import degenerate_mark, majority_rows
 from bench.spec.named import label
 
@@ -105,7 +105,7 @@ class MatrixProgress:
             self.progress.stop()
 
 
-def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed: bool) -> None:
+def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed: bool, title: str | None = None) -> None:
     """Plain text (tabulate), so it pipes and greps without wrapping."""
     from tabulate import tabulate
 
@@ -118,8 +118,8 @@ def print_dry_run(plan, estimates: list[float | None], basis: str, retry_failed:
         action = ("rerun" if state == "failed" else "run") if i in runnable else f"skip ({state})"
         rows.append([i + 1, cid, cell.task, cell.model, shown["method"], shown["imbalance"], shown["context"],
                      shown["adapt"], cell.max_length, cell.seed, action,
-                     "?" if estimates[i] is None else round(estimates[i])])
-    print(f"matrix {plan.name}: {len(plan.cells)} cells (dry run: nothing runs)")
+                     "?" if (est := estimates[i]) is None else round(est)])
+    print(title or f"matrix {plan.name}: {len(plan.cells)} cells (dry run: nothing runs)")
     print(tabulate(rows, ["#", "cell_id", "task", "model", "method", "imbalance", "context", "adapt", "L", "seed",
                           "action", "est. s"], disable_numparse=True))
     todo_est = [estimates[i] for i in runnable]
@@ -135,12 +135,12 @@ def leaderboard(records: list[dict]) -> dict[str, list[dict]]:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for rec in records:
         if rec.get("status") == "ok":
-            groups[(rec["cell"]["task"], config_id(rec["cell"]))].append(rec)
+            groups[(task_name(rec), config_id(effective_cell(rec)))].append(rec)
     board: dict[str, list[dict]] = defaultdict(list)
     for (task, _), recs in groups.items():
         n, mean, sd = mean_std(r["main_score"] for r in recs)
         board[task].append({
-            "config": config_text(recs[0]["cell"], recs[0]["model"].get("label")),
+            "config": config_text(effective_cell(recs[0]), recs[0]["model"].get("label")),
             "main_score_name": recs[0]["task"]["main_score"],
             "mean": mean, "sd": sd, "n": n, "accuracy": statistics.fmean(r["metrics"]["accuracy"] for r in recs),
             "train_s": statistics.fmean(r["timing"].get("train_seconds") or 0.0 for r in recs),

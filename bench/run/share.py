@@ -99,8 +99,8 @@ class Shared:
     def save(self, fit: FitResult, adapt: dict, trained_by: str) -> None:
         """Arrays first, then the JSON that makes the entry complete; both atomic, best effort."""
         buf = io.BytesIO()
-        np.savez(buf, val_logits=fit.val_logits, test_logits=fit.test_logits,
-                 **{f"member_test_{m}": x for m, x in enumerate(fit.member_test_logits)})
+        arrays: dict[str, Any] = {f"member_test_{m}": x for m, x in enumerate(fit.member_test_logits)}
+        np.savez(buf, val_logits=fit.val_logits, test_logits=fit.test_logits, **arrays)
         if write_atomic(self.arrays, buf.getvalue(), best_effort=True) is None:
             return
         meta = {"format": FORMAT, "training_id": self.tid, "trained_by": trained_by,

@@ -26,6 +26,7 @@ from bench.components.methods import METHODS
 from bench.components.models import get_model
 from bench.data.prepare import TaskData, stratified_subset, task_seed
 from bench.fit.base import FitResult
+from bench.fit.device import precision_choice
 from bench.metrics import classification_metrics, softmax
 from bench.record.io import record_path, record_status, write_record
 from bench.record.schema import RunRecord, Scored, ok_record, timing_section
@@ -72,6 +73,10 @@ def validate_cell(cell: Cell) -> None:
     policy = build(CONTEXT, cell.context, cell.context_params)
     if mspec.kind == "hf":  # window-size checks need the tokenizer's special tokens
         from bench.fit.tokens import tokenizer_for
+
+        if policy.window_length(cell.max_length) > limit:  # e.g. hierarchical's segment_length
+            raise ConfigError(f"context {policy.name!r}: windows of {policy.window_length(cell.max_length)} tokens "
+                              f"are above model {mspec.name!r}'s limit of {limit} tokens")
 
         policy.check(cell.max_length, tokenizer_for(mspec))  # loaded once per process, reused by the fit
     method = build(METHODS, cell.method, cell.method_params)
@@ -170,6 +175,7 @@ def run_cell(planned: PlannedCell, save_model: str | None = None, share: str | P
     components = {"strategy": strategy, "policy": policy, "method": method, "adapt": adapt_record}
     model = {**mspec.identity(), "label": mspec.label, "random_init": mspec.random_init}
     rec = ok_record(planned.cell_id, cell, data, model, components, fit, scored, timing, started)
+    rec["precision_choice"] = {**precision_choice(cell.train.precision), "precision": planned.precision}
     lap("record")
     timing["wall_seconds"] = time.perf_counter() - t0
     rec["training"] = {"training_id": shared.tid if shared is not None else None,
@@ -187,15 +193,21 @@ def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method
     fitter = fitter_for(mspec, method)
     adapted = None
     phase("train")
-    with PeakRSS() as mem:
-        if cell.adapt != "none":  # TAPT/DAPT: an adapted encoder replaces the model
-            from bench.fit.mlm import adapt_encoder
+    # What is alive before training is kept out of the cyclic GC while the cell trains: the Trainer's
+    # full collections (accelerate's free_memory) then skip the whole heap (seconds per cell); unfrozen after.
+    gc.freeze()
+    try:
+        with PeakRSS() as mem:
+            if cell.adapt != "none":  # TAPT/DAPT: an adapted encoder replaces the model
+                from bench.fit.mlm import adapt_encoder
 
-            adapted = adapt_encoder(cell, data, mspec, build(ADAPT, cell.adapt, cell.adapt_params))
-            lap("adapt")
-        encoder = adapted.spec if adapted else mspec
-        fit = fitter(FitJob(cell, data, encoder, strategy, policy, method, planned.precision, save_model))
-        lap("fit")
+                adapted = adapt_encoder(cell, data, mspec, build(ADAPT, cell.adapt, cell.adapt_params))
+                lap("adapt")
+            encoder = adapted.spec if adapted else mspec
+            fit = fitter(FitJob(cell, data, encoder, strategy, policy, method, planned.precision, save_model))
+            lap("fit")
+    finally:
+        gc.unfreeze()
     fit.timing["peak_memory_mb"] = mem.peak_mb  # the training's peak (stored with a shared training)
     return fit, (adapted.record if adapted else {"name": "none"})
 

@@ -14,7 +14,7 @@ Number = Union[int, float]  # noqa: UP007 - an int stays an int (the id hashes t
 PRECISIONS = ("auto", "fp32", "bf16")
 # The fast-path defaults (issue 18), each a one-line flip once paired runs on an idle machine show
 # no quality loss (docs/PERFORMANCE.md). Flipping this one changes the ids of cells that do not set
-# group_by_length (it changes their results); CPU bf16 for precision "auto": bench.fit.device.CPU_BF16_AUTO.
+# group_by_length (it changes their results); CPU bf16 for precision "auto": measured per machine, bench.fit.calibrate.
 GROUP_BY_LENGTH_DEFAULT = False
 
 

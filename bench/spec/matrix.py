@@ -6,10 +6,8 @@ tasks: [bbc-news, drugs-sentiment]
 models: [minilm-l6]
 methods: [full]                       # names, 'name:k=v,...' or {name, params}
 imbalance: [none, {name: focal, params: {gamma: 2}}]
-context: [head, head_tail]
-max_length: [128]
+context: [head, head_tail]             # unset: each model's own (transformers head, TF-IDF full)
 seeds: [0, 1]
-adapt: [none]
 train: {learning_rate: 1e-4}          # shared training parameters
 budget: {limit_train: 320, limit_eval: 200, epochs: 2}
 overrides:                             # later entries win
@@ -17,7 +15,7 @@ overrides:                             # later entries win
 exclude:                               # a cell matching every key of a rule is dropped
   - {task: bbc-news, imbalance: [focal]}
 include:                               # extra cells; unspecified axes take the matrix's axis
-  - {task: bbc-news, model: tfidf-logreg, context: full}   # TF-IDF reads whole texts
+  - {task: bbc-news, model: tfidf-logreg, context: full, max_length: 512}
   - {method: probe, train_domains: [Acne]}                  # an include may set its own domains
 ```
 
@@ -28,11 +26,13 @@ Order is deterministic: tasks, models, methods, adapt, imbalance, context, max_l
 from __future__ import annotations
 
 import itertools
+import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from bench.errors import ConfigError
 from bench.spec.cell import TRAIN_FIELDS, Cell, TrainParams
@@ -45,6 +45,7 @@ FIELD = {"tasks": "task", "models": "model", "methods": "method", "adapt": "adap
 COMPONENT_AXES = {"methods", "adapt", "imbalance", "context"}
 BUDGET_FIELDS = {"limit_train", "limit_eval", "epochs"}
 Named = tuple[str, tuple[tuple[str, Any], ...]]  # hashable (name, sorted params)
+_MODEL_CONTEXT = "<the model's default>"  # the context axis of a matrix that sets none
 
 
 AxisTypes = dict[str, ParamTypes]  # component axis -> declared parameter types (bench.components.axis_types)
@@ -96,6 +97,7 @@ class MatrixSpec(_Strict):
     track: Literal["mlflow"] | None = None
     report_to: list[str] = Field(default_factory=list)
     path: str | None = Field(None, exclude=True)
+    _model_context: Callable[[str], str] | None = PrivateAttr(None)
 
     @field_validator("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds",
                      "extra_metrics", "report_to", mode="before")
@@ -107,17 +109,21 @@ class MatrixSpec(_Strict):
         values = getattr(self, name)
         return [_named(v, (types or {}).get(name)) for v in values] if name in COMPONENT_AXES else list(values)
 
-    def expand(self, types: AxisTypes | None = None) -> list[Cell]:
+    def expand(self, types: AxisTypes | None = None, model_context: Callable[[str], str] | None = None) -> list[Cell]:
         """Every cell of the matrix, in a deterministic order, duplicates dropped. ``types``
-        (bench.components.axis_types()) coerces ``NAME:k=v`` values by declared field type."""
+        (bench.components.axis_types()) coerces ``NAME:k=v`` values by declared field type. A matrix
+        without ``context`` gives each model ``model_context(model)`` (as ``bench run``), else head."""
         self._check_keys()
         axes = {a: self.axis(a, types) for a in AXES}
+        if model_context is not None and "context" not in self.model_fields_set:
+            axes["context"] = [(_MODEL_CONTEXT, ())]  # filled per model in _point
+            self._model_context = model_context
         rules = [_rule(r, f"exclude[{i}]", types) for i, r in enumerate(self.exclude)]
         overrides = [(_rule(o.match, f"overrides[{i}].match", types), o) for i, o in enumerate(self.overrides)]
         base_train = {**self.train, **self.budget}
         cells: dict[tuple, Cell] = {}
         for combo in itertools.product(*(axes[a] for a in AXES)):
-            point = dict(zip(AXES, combo, strict=True))
+            combo, point = self._point(combo)
             if not any(_matches(r, point) for r in rules):
                 self._add(cells, combo, point, base_train, overrides)
         for i, inc in enumerate(self.include):
@@ -126,8 +132,13 @@ class MatrixSpec(_Strict):
             domains = (inc.get("train_domains"), inc.get("eval_domains"))
             sub = {a: extra.get(a, axes[a]) for a in AXES}
             for combo in itertools.product(*(sub[a] for a in AXES)):
-                self._add(cells, combo, dict(zip(AXES, combo, strict=True)), train, overrides, domains)
+                self._add(cells, *self._point(combo), train, overrides, domains)
         return list(cells.values())
+
+    def _point(self, combo: tuple) -> tuple[tuple, dict]:
+        if (point := dict(zip(AXES, combo, strict=True)))["context"][0] == _MODEL_CONTEXT and self._model_context:
+            point["context"] = (self._model_context(point["models"]), ())  # the model's own
+        return tuple(point[a] for a in AXES), point
 
     def _add(self, cells: dict[tuple, Cell], combo: tuple, point: dict, train: dict, overrides: list,
              domains: tuple = (None, None)) -> None:
@@ -150,11 +161,9 @@ class MatrixSpec(_Strict):
             bad = sorted(set(keys) - allowed)
             if bad:
                 from bench.registry import suggest
-
                 raise ConfigError(f"{self._where()}: {where}: unknown training parameter {bad[0]!r}"
                                   f"{suggest(bad[0], sorted(allowed))}")
-        both = sorted(set(self.train) & set(self.budget))
-        if both:
+        if both := sorted(set(self.train) & set(self.budget)):
             raise ConfigError(f"{self._where()}: {both[0]!r} is set in both train and budget")
 
     def _where(self) -> str:
@@ -220,9 +229,22 @@ def _matches(rule: dict[str, list], point: dict) -> bool:
 
 
 def load_matrix(path: str | Path) -> MatrixSpec:
+    """A matrix file; its task files (axis and rules) resolve from the working directory, else next to it."""
     from bench.spec.yaml import load_yaml_model
 
-    return load_yaml_model(path, "matrix", MatrixSpec)
+    spec, base = load_yaml_model(path, "matrix", MatrixSpec), Path(path).parent
+    fix = lambda r: {k: ([task_path(t, base) for t in v] if isinstance(v, list) else task_path(v, base))  # noqa: E731
+                     if k in ("task", "tasks") else v for k, v in r.items()}
+    return spec.model_copy(update={"tasks": [task_path(t, base) for t in spec.tasks], "include": list(map(fix, spec.include)),
+                                   "exclude": list(map(fix, spec.exclude)),
+                                   "overrides": [o.model_copy(update={"match": fix(o.match)}) for o in spec.overrides]})
+
+
+def task_path(task: Any, base: Path) -> Any:
+    """A task file missing from the working directory but next to the matrix (``base``): its path."""
+    if not str(task).endswith((".yaml", ".yml")) or Path(task).is_file() or not (base / task).is_file():
+        return task
+    return os.path.relpath(base / task)
 
 
 def only_filter(expr: str) -> list[tuple[str, bool, list]]:

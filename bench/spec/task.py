@@ -153,6 +153,7 @@ def get_task(name: str, directory: str | Path | None = None) -> TaskSpec:
     if name.endswith((".yaml", ".yml")) and Path(name).is_file():
         return load_task_file(name)
     specs = all_tasks(directory)
-    if name not in specs:
-        raise UnknownNameError(f"unknown task {name!r}{suggest(name, specs)}")
+    if name not in specs:  # looked up both ways: say so, with the file path it tried
+        raise UnknownNameError(f"unknown task {name!r}{suggest(name, specs)}; looked up as a registered task name "
+                               f"and as a task file path (no file {Path(name).resolve()})")
     return specs[name]

@@ -35,13 +35,17 @@ def load_yaml_model(path: str | Path, kind: str, model: type[M]) -> M:
     try:
         return model(**raw, path=str(path))
     except ValidationError as err:
-        raise ConfigError(f"{path}: {_first_error(err)}") from None
+        raise ConfigError(f"{path}: {_first_error(err, model)}") from None
 
 
-def _first_error(err: ValidationError) -> str:
-    e = err.errors()[0]
+def _first_error(err: ValidationError, model: type[BaseModel] | None = None) -> str:
+    e = next((e for e in err.errors() if e["type"] == "extra_forbidden"), err.errors()[0])  # a misspelt key first
     loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-")) or "<root>"
     if e["type"] == "extra_forbidden":
+        if model is not None and len(e["loc"]) == 1:  # a misspelt top-level key: did you mean ...?
+            from bench.registry import suggest
+
+            return f"unknown field {loc!r}{suggest(loc, [f for f in model.model_fields if f != 'path'])}"
         return f"unknown field {loc!r}"
     if e["type"] == "missing":
         return f"missing field {loc!r}"

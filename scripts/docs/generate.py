@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from blocks import PENDING_NOTE, ROOT, blocks, replace, sha, stale_inputs, write_page  # noqa: E402
 
 SCRIPT = "scripts/docs/generate.py"
+RUN_SCRIPTS = ("run_block.py", "stats_calibration.py")  # their blocks carry an inputs line (blocks.stale_inputs)
 
 
 def smoke_matrix(root: Path) -> str:
@@ -135,8 +136,8 @@ def run(root: Path = ROOT, check: bool = False) -> list[str]:
 def _other_block(block: dict[str, str], root: Path) -> list[str]:
     if "pending" in block["attrs"]:
         return [] if PENDING_NOTE in block["body"] else [f"pending, but does not say '{PENDING_NOTE} ...' visibly"]
-    if "run_block.py" not in block["attrs"]:
-        return ["not made by any known script (scripts/docs/generate.py or run_block.py)"]
+    if not any(script in block["attrs"] for script in RUN_SCRIPTS):
+        return [f"not made by any known script (scripts/docs/generate.py or {' / '.join(RUN_SCRIPTS)})"]
     return [f"stale: {p}; rerun the command in the block" for p in stale_inputs(block["body"], root)]
 
 

@@ -12,7 +12,7 @@ Policies that change their training windows during training (``random_window``,
 training batches for the whole run (see :mod:`bench.components.context.stream`).
 """
 
-from bench.components.context import policies, schedule  # noqa: F401  (registers the policies, in this order)
+from bench.components.context import hierarchical, policies, schedule  # noqa: F401  (registers the policies)
 from bench.components.context.base import (
     AGGREGATIONS,
     CONTEXT,

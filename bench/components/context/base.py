@@ -41,6 +41,11 @@ class ContextPolicy(Component):
 
     per_epoch: ClassVar[bool] = False  # training windows differ by epoch (needs a TrainStream)
     needs: ClassVar[frozenset[str]] = frozenset({"token_windows"})  # what the fitter must have (capabilities.py)
+    exportable: ClassVar[bool] = True  # --save-model can save what the fitter trains under this policy
+
+    def window_length(self, max_length: int) -> int:
+        """Tokens per model input (special tokens included): ``max_length`` unless the policy sets its own."""
+        return max_length
 
     def content_length(self, max_length: int, tokenizer) -> int:
         prefix, suffix = special_affixes(tokenizer)

@@ -86,7 +86,7 @@ class Oversample(_Over, _Sampling):
     def _fit_resample(self, labels, counts, rng) -> Resampling:
         if isinstance(self.sampling_strategy, float):
             target = int(self.sampling_strategy * counts.max())
-            return Resampling(indices=self.over(labels, {c: target for c in np.flatnonzero(counts)}, rng))
+            return Resampling(indices=self.over(labels, {int(c): target for c in np.flatnonzero(counts)}, rng))
         from imblearn.utils import check_sampling_strategy
 
         targets = check_sampling_strategy(self.sampling_strategy, labels, "over-sampling")  # rows to add
@@ -101,11 +101,11 @@ class Undersample(_Sampling):
     def _fit_resample(self, labels, counts, rng) -> Resampling:
         from imblearn.under_sampling import RandomUnderSampler
 
-        strategy = self.sampling_strategy
+        strategy: float | str | dict[int, int] = self.sampling_strategy
         if isinstance(strategy, float):
             n_min = counts[counts > 0].min()
             target = int(n_min / strategy)
-            strategy = {c: target for c in np.flatnonzero(counts) if counts[c] > target}
+            strategy = {int(c): target for c in np.flatnonzero(counts) if counts[c] > target}
         if strategy == {}:
             return Resampling(indices=np.arange(len(labels)))
         return Resampling(indices=imblearn_indices(RandomUnderSampler(sampling_strategy=strategy,
@@ -155,7 +155,7 @@ class Resample(_Over):
         idx = np.arange(len(labels))
         if down:
             idx = imblearn_indices(RandomUnderSampler(sampling_strategy=down, random_state=seed_of(rng)), labels)
-        up = {c: int(targets[c]) for c in np.flatnonzero(counts) if targets[c] > counts[c]}
+        up = {int(c): int(targets[c]) for c in np.flatnonzero(counts) if targets[c] > counts[c]}
         pos = self.over(labels[idx], up, rng)
         return Resampling(indices=idx[pos], info={"target_counts": targets.tolist()})
 
