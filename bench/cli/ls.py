@@ -29,6 +29,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
                      "any Hugging Face model; *a folder with modules.json classifies from its declared pooling"])
         print(tabulate(rows, ["model", "kind", "pooling", "lr", "epochs", "batch", "warm-up", "context",
                               "description"], disable_numparse=True))
+    elif what == "frameworks":
+        from bench.fit.frameworks import DESCRIPTIONS, missing_keras
+
+        rows = [[name, "installed" if name != "keras" or missing_keras() is None else "extra [keras] missing", text]
+                for name, text in DESCRIPTIONS.items()]
+        print(tabulate(rows, ["framework", "status", "description"], disable_numparse=True))
     else:
         from bench.spec.named import describe
 
@@ -70,8 +76,10 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies or methods")
-    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt"])
+    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies, methods, "
+                       "adaptations or frameworks")
+    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt",
+                                                              "frameworks"])
     p.set_defaults(run=run)
 
     p = sub.add_parser("data", help="a task's data card")

@@ -83,9 +83,11 @@ def validate_cell(cell: Cell) -> None:
                           f"adaptation {adaptation.name!r} need one (use method full, adapt none)")
     from bench.components.capabilities import check_capabilities
     from bench.fit.base import FITTERS
+    from bench.fit.frameworks import check_framework
 
-    fitter = FITTERS.get(f"{mspec.kind}/{method.name}")  # refuse what the fitter cannot honour (one line)
-    check_capabilities(f"{mspec.kind}/{method.name}", fitter.label, fitter.supports,
+    key = check_framework(cell, mspec.kind, method.name)  # hf or keras (extra installed, method full)
+    fitter = FITTERS.get(key)  # refuse what the fitter cannot honour (one line)
+    check_capabilities(key, fitter.label, fitter.supports,
                        [("imbalance", strategy), ("context", policy), ("method", method), ("adaptation", adaptation)])
     check_grouping(cell)  # an explicit group_by_length it would ignore (an unset one resolves at planning)
     if cell.train_domains is not None or cell.eval_domains is not None:
@@ -184,7 +186,7 @@ def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method
     from bench.fit.device import PeakRSS
 
     cell = planned.cell
-    fitter = fitter_for(mspec, method)
+    fitter = fitter_for(mspec, method, cell.framework)
     adapted = None
     phase("train")
     with PeakRSS() as mem:
