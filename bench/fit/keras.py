@@ -133,10 +133,16 @@ def _schedule(keras, lr: float, warmup: int, total: int):
 
 
 class _Counter:
-    """What training really processed (the generator runs once per epoch, whole)."""
+    """What each epoch's batches hold (windows, real tokens, padded tokens), computed when the epoch's
+    permutation is drawn; summed over the epochs fit really ran (tf.data may start the next one early)."""
 
     def __init__(self) -> None:
+        self.epochs: dict[int, tuple[int, int, int]] = {}
         self.samples = self.real = self.total = 0
+
+    def settle(self, epochs_run: int) -> None:
+        ran = [self.epochs[e] for e in range(epochs_run) if e in self.epochs]
+        self.samples, self.real, self.total = (int(sum(x[i] for x in ran)) for i in range(3))
 
 
 def _train_data(tf, windows: Windows, labels: np.ndarray, weights, batch_size: int, pad_id: int, seed: int,
@@ -146,12 +152,13 @@ def _train_data(tf, windows: Windows, labels: np.ndarray, weights, batch_size: i
 
     def gen():
         order = np.random.default_rng([seed, epoch[0]]).permutation(n)
+        lengths = np.array([len(x) for x in windows.input_ids])[order]
+        counter.epochs[epoch[0]] = (n, int(lengths.sum()), int(sum(len(b) * max(1, b.max(initial=0))
+                                                                  for b in np.split(lengths, range(batch_size, n, batch_size)))))
         epoch[0] += 1
         for s in range(0, n, batch_size):
             idx = order[s : s + batch_size]
             ids, mask = _pad([windows.input_ids[i] for i in idx], pad_id)
-            counter.samples, counter.real, counter.total = counter.samples + len(idx), counter.real + int(
-                mask.sum()), counter.total + int(mask.size)
             item = (feed_inputs(ids, mask), labels[idx].astype(np.int32))
             yield item if weights is None else (*item, weights[idx].astype(np.float32))
 
@@ -159,7 +166,8 @@ def _train_data(tf, windows: Windows, labels: np.ndarray, weights, batch_size: i
     sig = (feed_inputs(spec, spec), tf.TensorSpec((None,), tf.int32))
     if weights is not None:
         sig = (*sig, tf.TensorSpec((None,), tf.float32))
-    return tf.data.Dataset.from_generator(gen, output_signature=sig)
+    batches = math.ceil(n / batch_size)  # known length: fit needs no "ran out of data" probe
+    return tf.data.Dataset.from_generator(gen, output_signature=sig).apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def _infer_fn(tf, model):
@@ -236,8 +244,10 @@ def fit_keras(job: FitJob) -> FitResult:
         counter = _Counter()
         ds = _train_data(tf, train_w, labels, weights, tp.batch_size, pad_id, seed, counter)
         t0 = time.perf_counter()
-        history = model.fit(ds, epochs=epochs, class_weight=class_weight, callbacks=[best], verbose=0)
+        history = model.fit(ds, epochs=epochs, class_weight=class_weight, callbacks=[best], shuffle=False,
+                            verbose=0)  # shuffled per epoch by _train_data
         train_seconds = time.perf_counter() - t0
+        counter.settle(len(history.epoch))
         clock.lap("train")
         vl, _ = predict_logits(infer, val_w, pad_id, tp.eval_batch_size, data.num_labels)
         tl, tt = predict_logits(infer, test_w, pad_id, tp.eval_batch_size, data.num_labels)
