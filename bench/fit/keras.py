@@ -37,6 +37,7 @@ from bench.components.context import Windows
 from bench.components.models import ModelSpec, model_path
 from bench.errors import ConfigError
 from bench.fit.base import Clock, FitJob, FitResult, fit_members, val_score
+from bench.fit.keras_batches import Counter, feed_inputs, predict_logits, train_data
 from bench.fit.options import latency_docs
 
 
@@ -101,19 +102,6 @@ def build_model(keras, mspec: ModelSpec, num_labels: int, seed: int, vocab_size:
     return keras.Model(feed_inputs(ids, mask), logits)
 
 
-def feed_inputs(ids, mask) -> dict:
-    return {"token_ids": ids, "padding_mask": mask}
-
-
-def _pad(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    width = max(1, max(len(r) for r in rows))
-    ids = np.full((len(rows), width), pad_id, dtype=np.int32)
-    mask = np.zeros((len(rows), width), dtype=np.int32)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)], mask[i, : len(r)] = r, 1
-    return ids, mask
-
-
 def _schedule(keras, lr: float, warmup: int, total: int):
     from keras import ops
 
@@ -132,42 +120,27 @@ def _schedule(keras, lr: float, warmup: int, total: int):
     return LinearWarmupDecay()
 
 
-class _Counter:
-    """What each epoch's batches hold (windows, real tokens, padded tokens), computed when the epoch's
-    permutation is drawn; summed over the epochs fit really ran (tf.data may start the next one early)."""
-
-    def __init__(self) -> None:
-        self.epochs: dict[int, tuple[int, int, int]] = {}
-        self.samples = self.real = self.total = 0
-
-    def settle(self, epochs_run: int) -> None:
-        ran = [self.epochs[e] for e in range(epochs_run) if e in self.epochs]
-        self.samples, self.real, self.total = (int(sum(x[i] for x in ran)) for i in range(3))
+def _weights(resampling, train_w: Windows, labels: np.ndarray) -> tuple[np.ndarray | None, dict | None]:
+    """(per-window sample weights, class_weight dict): class weights go to ``fit(class_weight=...)``;
+    with a weighted sampler its weights become sample weights (class weights folded in: Keras takes one)."""
+    weights = resampling.window_weights(train_w.doc_index)
+    if resampling.class_weights is None:
+        return weights, None
+    if weights is None:
+        return None, {int(c): float(w) for c, w in enumerate(resampling.class_weights)}
+    return weights * np.asarray(resampling.class_weights)[labels], None
 
 
-def _train_data(tf, windows: Windows, labels: np.ndarray, weights, batch_size: int, pad_id: int, seed: int,
-                counter: _Counter):
-    """A tf.data pipeline: a fresh permutation per epoch (seeded), each batch padded to its longest window."""
-    n, epoch = len(windows.input_ids), [0]
-
-    def gen():
-        order = np.random.default_rng([seed, epoch[0]]).permutation(n)
-        lengths = np.array([len(x) for x in windows.input_ids])[order]
-        counter.epochs[epoch[0]] = (n, int(lengths.sum()), int(sum(len(b) * max(1, b.max(initial=0))
-                                                                  for b in np.split(lengths, range(batch_size, n, batch_size)))))
-        epoch[0] += 1
-        for s in range(0, n, batch_size):
-            idx = order[s : s + batch_size]
-            ids, mask = _pad([windows.input_ids[i] for i in idx], pad_id)
-            item = (feed_inputs(ids, mask), labels[idx].astype(np.int32))
-            yield item if weights is None else (*item, weights[idx].astype(np.float32))
-
-    spec = tf.TensorSpec((None, None), tf.int32)
-    sig = (feed_inputs(spec, spec), tf.TensorSpec((None,), tf.int32))
-    if weights is not None:
-        sig = (*sig, tf.TensorSpec((None,), tf.float32))
-    batches = math.ceil(n / batch_size)  # known length: fit needs no "ran out of data" probe
-    return tf.data.Dataset.from_generator(gen, output_signature=sig).apply(tf.data.experimental.assert_cardinality(batches))
+def _compile(keras, model, tp, n_windows: int) -> None:
+    """AdamW as the Trainer's defaults (no decay on biases and LayerNorm, epsilon 1e-8, global norm
+    clip 1.0), linear warm-up and decay over the optimiser steps, softmax cross-entropy on logits."""
+    steps = math.ceil(n_windows / tp.batch_size) * int(tp.epochs) // tp.grad_accum
+    warmup = math.ceil(tp.warmup_ratio * steps) if tp.warmup_ratio < 1 else int(tp.warmup_ratio)
+    opt = keras.optimizers.AdamW(learning_rate=_schedule(keras, float(tp.learning_rate), warmup, max(1, steps)),
+                                 weight_decay=float(tp.weight_decay), epsilon=1e-8, global_clipnorm=1.0,
+                                 gradient_accumulation_steps=tp.grad_accum if tp.grad_accum > 1 else None)
+    opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
 
 
 def _infer_fn(tf, model):
@@ -175,21 +148,12 @@ def _infer_fn(tf, model):
     return tf.function(lambda x: model(x, training=False), input_signature=[feed_inputs(spec, spec)])
 
 
-def predict_logits(infer, windows: Windows, pad_id: int, batch_size: int, num_labels: int) -> tuple[np.ndarray, dict]:
-    """Logits in window order; length-sorted batches padded to their longest window."""
-    n = len(windows.input_ids)
-    order = np.argsort([len(x) for x in windows.input_ids], kind="stable")
-    out = np.zeros((n, num_labels), dtype=np.float32)
-    t0 = time.perf_counter()
-    for s in range(0, n, batch_size):
-        idx = order[s : s + batch_size]
-        ids, mask = _pad([windows.input_ids[i] for i in idx], pad_id)
-        out[idx] = np.asarray(infer(feed_inputs(ids, mask)), dtype=np.float32)
-    return out, {"seconds": time.perf_counter() - t0, "windows": n}
-
-
 def fit_keras(job: FitJob) -> FitResult:
-    """compile / fit / predict through Keras, one model per ensemble member (module docstring)."""
+    """compile / fit / predict through Keras, one model per ensemble member (module docstring).
+
+    Long because it is the Trainer path's fit_transformer for Keras, step for step: tokenise and
+    window once, then per member build, compile, fit, predict and book the timings, then the
+    latency probe and the result."""
     keras = _keras()
     import tensorflow as tf
 
@@ -222,30 +186,17 @@ def fit_keras(job: FitJob) -> FitResult:
         train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
         labels = data.splits["train"].labels[resampling.indices][train_w.doc_index]
         clock.lap("tokenize")
-        weights = resampling.window_weights(train_w.doc_index)  # a weighted sampler -> sample weights
-        class_weight = None
-        if resampling.class_weights is not None:
-            if weights is None:
-                class_weight = {int(c): float(w) for c, w in enumerate(resampling.class_weights)}
-            else:
-                weights = weights * np.asarray(resampling.class_weights)[labels]
+        weights, class_weight = _weights(resampling, train_w, labels)
         epochs = int(tp.epochs)
-        steps = math.ceil(len(train_w.input_ids) / tp.batch_size) * epochs // tp.grad_accum
-        warmup = math.ceil(tp.warmup_ratio * steps) if tp.warmup_ratio < 1 else int(tp.warmup_ratio)
-        opt = keras.optimizers.AdamW(learning_rate=_schedule(keras, float(tp.learning_rate), warmup, max(1, steps)),
-                                     weight_decay=float(tp.weight_decay), epsilon=1e-8, global_clipnorm=1.0,
-                                     gradient_accumulation_steps=tp.grad_accum if tp.grad_accum > 1 else None)
-        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-        model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      jit_compile=False)
+        _compile(keras, model, tp, len(train_w.input_ids))
         infer = _infer_fn(tf, model)
         best = BestOnValidation(job, infer, val_w, pad_id, evaluate=epochs > 1,
                                 patience=tp.early_stopping_patience, predict=predict_logits)
-        counter = _Counter()
-        ds = _train_data(tf, train_w, labels, weights, tp.batch_size, pad_id, seed, counter)
+        counter = Counter()
+        ds = train_data(tf, train_w, labels, weights, tp.batch_size, pad_id, seed, counter)
         t0 = time.perf_counter()
         history = model.fit(ds, epochs=epochs, class_weight=class_weight, callbacks=[best], shuffle=False,
-                            verbose=0)  # shuffled per epoch by _train_data
+                            verbose=0)  # shuffled per epoch by train_data
         train_seconds = time.perf_counter() - t0
         counter.settle(len(history.epoch))
         clock.lap("train")

@@ -11,6 +11,7 @@ import numpy as np
 
 from bench.components.context import Windows
 from bench.fit.base import FitJob, val_score
+from bench.fit.keras_batches import feed_inputs, pad
 
 
 class BestOnValidation(keras.callbacks.Callback):
@@ -65,12 +66,10 @@ def member_timing(timing: dict, train_seconds: float, eval_seconds: float, count
 def latency_ms(infer, windows: Windows, pad_id: int, n_docs: int) -> dict:
     """Per-document latency: all windows of one document as one request, one at a time; the first
     document runs once untimed (the traced graph's first call builds it)."""
-    from bench.fit.keras import _pad, feed_inputs
-
     docs = list(range(min(n_docs, windows.n_docs)))
     times = []
     for k, d in enumerate([*docs[:1], *docs]):
-        ids, mask = _pad([windows.input_ids[i] for i in np.flatnonzero(windows.doc_index == d)], pad_id)
+        ids, mask = pad([windows.input_ids[i] for i in np.flatnonzero(windows.doc_index == d)], pad_id)
         t0 = time.perf_counter()
         np.asarray(infer(feed_inputs(ids, mask)))
         if k > 0:
