@@ -166,7 +166,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
-GROUPS = "task, model, method, imbalance, context, adapt, max_length, config"
+GROUPS = "task, model, method, imbalance, context, adapt, max_length, framework, config"
 
 
 def add_parser(sub) -> None:

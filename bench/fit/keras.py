@@ -85,6 +85,10 @@ def build_model(keras, mspec: ModelSpec, num_labels: int, seed: int, vocab_size:
         feed["segment_ids"] = ops.zeros_like(ids)
     out = backbone({k: feed[k] for k in backbone.input})
     seq = out["sequence_output"] if isinstance(out, dict) else out
+    if mspec.pooling is not None:  # a declared pooling: the encoder's pooler is unused (the Trainer path drops it)
+        for layer in backbone.layers:
+            if layer.name == "pooled_dense":
+                layer.trainable = False
     if mspec.pooling is None:  # the checkpoint's own head: the BERT pooler (CLS -> dense -> tanh)
         pooled = out["pooled_output"] if isinstance(out, dict) and "pooled_output" in out else seq[:, 0]
     elif mspec.pooling == "cls":
