@@ -154,3 +154,31 @@ def test_ls_lists_frameworks(capsys):
     assert main(["ls", "frameworks"]) == 0
     out = capsys.readouterr().out
     assert "hf" in out and "keras" in out and "Keras 3" in out
+
+
+@needs_keras
+@pytest.mark.parametrize("pooling", ["mean", None])
+def test_converted_encoder_and_head_input_match_the_trainer_side(pooling):
+    """The Keras model reads the same encoder as the Trainer path: with an identity Dense head, its
+    output equals the HF encoder's declared pooling (mean over the mask) or its BERT pooler."""
+    import torch
+    from transformers import BertModel
+
+    from bench.components.models import ModelSpec
+    from bench.fit.keras import _keras, build_model
+    from bench.fit.keras_batches import feed_inputs, pad
+    from bench.fit.loading import tiny_config
+    from bench.fit.pooled import pool_hidden
+
+    keras = _keras()
+    spec = ModelSpec("tiny-test", "hf", "random-init", "tiny", random_init=True, pooling=pooling)
+    model = build_model(keras, spec, 64, seed=3, vocab_size=30522)
+    model.get_layer("classifier").set_weights([np.eye(64, dtype="float32"), np.zeros(64, dtype="float32")])
+    ids, mask = pad([[101, 7592, 2088, 102], [101, 2023, 102]], 0)
+    got = np.asarray(model(feed_inputs(ids, mask), training=False))
+    torch.manual_seed(3)
+    hf = BertModel(tiny_config(30522, 2)).eval()
+    with torch.no_grad():
+        out = hf(input_ids=torch.tensor(ids, dtype=torch.long), attention_mask=torch.tensor(mask, dtype=torch.long))
+        want = pool_hidden(out.last_hidden_state, torch.tensor(mask), "mean") if pooling else out.pooler_output
+    assert np.allclose(got, want.numpy(), atol=1e-4), np.abs(got - want.numpy()).max()

@@ -149,7 +149,7 @@ def _compile(keras, model, tp, n_windows: int) -> None:
 
 def _infer_fn(tf, model):
     spec = tf.TensorSpec((None, None), tf.int32)
-    return tf.function(lambda x: model(x, training=False), input_signature=[feed_inputs(spec, spec)])
+    return tf.function(lambda x: model(x, training=False), input_signature=[feed_inputs(spec, spec)], autograph=False)
 
 
 def fit_keras(job: FitJob) -> FitResult:
