@@ -182,3 +182,14 @@ def test_converted_encoder_and_head_input_match_the_trainer_side(pooling):
         out = hf(input_ids=torch.tensor(ids, dtype=torch.long), attention_mask=torch.tensor(mask, dtype=torch.long))
         want = pool_hidden(out.last_hidden_state, torch.tensor(mask), "mean") if pooling else out.pooler_output
     assert np.allclose(got, want.numpy(), atol=1e-4), np.abs(got - want.numpy()).max()
+
+
+def test_keras_refuses_a_checkpoint_keras_hub_cannot_convert():
+    from bench.errors import ConfigError
+    from bench.fit.frameworks import check_framework
+
+    cell = Cell(task="drugs-sentiment", model="mpnet-base", framework="keras")
+    with pytest.raises(ConfigError, match="keras-hub cannot convert model 'mpnet-base'.*'mpnet'.*framework hf"):
+        check_framework(cell, "hf", "full", "mpnet")
+    if _keras_installed():
+        assert check_framework(cell.with_(model="minilm-l6"), "hf", "full", "bert") == "keras/full"

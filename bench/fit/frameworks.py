@@ -24,6 +24,8 @@ DESCRIPTIONS = {
 }
 KERAS_PACKAGES = ("keras", "keras_hub", "tensorflow")  # import names the Keras fit needs
 KERAS_EXTRA = "pip install 'domainbench[keras]'"
+# Hugging Face encoder types keras-hub converts (keras_hub/src/utils/transformers/preset_loader.py)
+KERAS_ENCODERS = ("bert", "distilbert", "roberta", "xlm-roberta", "albert")
 
 
 def missing_keras() -> str | None:
@@ -37,8 +39,9 @@ def missing_keras() -> str | None:
     return None
 
 
-def check_framework(cell: Cell, model_kind: str, method: str) -> str:
-    """The fitter key for this cell, or one refusal line (ConfigError / CapabilityError)."""
+def check_framework(cell: Cell, model_kind: str, method: str, model_type: str | None = None) -> str:
+    """The fitter key for this cell, or one refusal line (ConfigError / CapabilityError).
+    ``model_type``: the checkpoint's config ``model_type`` (None: not known here, not checked)."""
     from bench.fit.base import FITTERS, fitter_key
 
     framework, model_name = cell.framework, cell.model
@@ -57,6 +60,9 @@ def check_framework(cell: Cell, model_kind: str, method: str) -> str:
     if float(cell.train.epochs) != int(cell.train.epochs):
         raise ConfigError(f"framework {framework!r} trains whole epochs (Keras fit): epochs {cell.train.epochs} "
                           f"is not a whole number")
+    if model_type is not None and model_type not in KERAS_ENCODERS:
+        raise ConfigError(f"framework {framework!r}: keras-hub cannot convert model {model_name!r} (a {model_type!r} "
+                          f"checkpoint; it converts {', '.join(KERAS_ENCODERS)}): use framework hf")
     gone = missing_keras()
     if gone is not None:
         raise ConfigError(f"framework {framework!r} needs the optional extra [keras] (package {gone!r} is not "

@@ -61,11 +61,13 @@ def validate_cell(cell: Cell) -> None:
 
     check_hub_reachable(get_task(cell.task))  # offline: a hub task is refused here, not per cell
     mspec = get_model(cell.model)
+    config = None
     if mspec.kind == "hf":
         from bench.components.models import max_positions
         from bench.errors import ConfigError
 
-        limit = max_positions(_loadable_config(mspec))
+        config = _loadable_config(mspec)
+        limit = max_positions(config)
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
     strategy = build(IMBALANCE, cell.imbalance, cell.imbalance_params)
@@ -85,7 +87,7 @@ def validate_cell(cell: Cell) -> None:
     from bench.fit.base import FITTERS
     from bench.fit.frameworks import check_framework
 
-    key = check_framework(cell, mspec.kind, method.name)  # hf or keras (extra installed, method full)
+    key = check_framework(cell, mspec.kind, method.name, getattr(config, "model_type", None))  # hf or keras
     fitter = FITTERS.get(key)  # refuse what the fitter cannot honour (one line)
     check_capabilities(key, fitter.label, fitter.supports,
                        [("imbalance", strategy), ("context", policy), ("method", method), ("adaptation", adaptation)])
