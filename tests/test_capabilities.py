@@ -31,7 +31,8 @@ PARAMS = {("imbalance", "logit_adjust"): {"tau": 1.0},  # a tuned tau may be 0 (
           ("adapt", "tapt"): {"steps": 2, "batch_size": 8, "max_length": 32},
           ("adapt", "dapt"): {"steps": 2, "batch_size": 8, "max_length": 32, "corpus": "drug-reviews"}}
 FITTER_CELL = {"hf/full": ("tiny-bert", "full"), "hf/lora": ("tiny-bert", "lora"), "hf/probe": ("tiny-bert", "probe"),
-               "classical/full": ("tfidf-logreg", "full")}
+               "classical/full": ("tfidf-logreg", "full"), "keras/full": ("tiny-bert", "full")}
+FRAMEWORK = {"keras/full": "keras"}  # fitters chosen by the cell's framework (default hf)
 WORDS = "alpha beta gamma delta epsilon zeta theta iota kappa lambda sigma omega".split()
 
 
@@ -63,7 +64,7 @@ def _cell(task, fitter: str, axis: str = "", name: str = "", **extra) -> Cell:
     model, method = FITTER_CELL[fitter]
     fields = {"task": task, "model": model, "method": method, "max_length": 16, "seed": 0,
               "context": "full" if model == "tfidf-logreg" else "head",
-              "train": TRAIN}
+              "train": TRAIN, "framework": FRAMEWORK.get(fitter, "hf")}
     if axis:
         key = {"method": "method", "adapt": "adapt", "imbalance": "imbalance", "context": "context"}[axis]
         fields[key], fields[f"{key}_params"] = name, dict(PARAMS.get((axis, name), {}))
@@ -104,7 +105,8 @@ RUN = {"classical/full": lambda axis, name: True,
        "hf/probe": lambda axis, name: axis != "method" and name != "dapt",  # dapt: tapt's path on a corpus
        "hf/full": lambda axis, name: (axis, name) in {("imbalance", "focal"), ("context", "random_window"),
                                                       ("context", "hierarchical")},
-       "hf/lora": lambda axis, name: False}
+       "hf/lora": lambda axis, name: False,
+       "keras/full": lambda axis, name: (axis, name) == ("imbalance", "class_weight")}  # fit(class_weight=...)
 
 
 @pytest.mark.parametrize("fitter,axis,name", COMBOS, ids=[f"{f}-{a}-{n}" for f, a, n in COMBOS])
@@ -115,8 +117,13 @@ def test_every_combination_is_honoured_or_refused(task, fitter, axis, name, tmp_
     cell = _cell(task, fitter, axis, name)
     supports = FITTERS.get(fitter).supports
     component = REGISTRIES[axis].get(name)
-    if axis == "method" and fitter != "classical/full" and FITTER_CELL[fitter][1] != name:
+    if axis == "method" and fitter not in ("classical/full", "keras/full") and FITTER_CELL[fitter][1] != name:
         pytest.skip("for transformers the method picks the fitter: checked under its own fitter")
+    if fitter in FRAMEWORK:
+        from bench.fit.frameworks import missing_keras
+
+        if missing_keras():
+            pytest.skip("the [keras] extra is not installed (tests/test_keras.py checks that refusal)")
     try:
         validate_cell(cell)
     except ConfigError as err:

@@ -34,6 +34,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
         from bench.fit.calibrate import describe as describe_machine
 
         print("\n".join(describe_machine(calibration())))
+    elif what == "frameworks":
+        from bench.fit.frameworks import DESCRIPTIONS, missing_keras
+
+        rows = [[name, "installed" if name != "keras" or missing_keras() is None else "extra [keras] missing", text]
+                for name, text in DESCRIPTIONS.items()]
+        print(tabulate(rows, ["framework", "status", "description"], disable_numparse=True))
     else:
         from bench.spec.named import describe
 
@@ -75,9 +81,10 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies or methods; "
-                       "`machine`: the CPU precision calibration")
-    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt", "machine"])
+    p = sub.add_parser("ls", help="list tasks, models, imbalance strategies, context policies, methods, "
+                       "adaptations or frameworks; `machine`: the CPU precision calibration")
+    p.add_argument("what", nargs="?", default="tasks", choices=["tasks", "models", "imbalance", "context", "methods", "adapt",
+                                                              "frameworks", "machine"])
     p.set_defaults(run=run)
 
     p = sub.add_parser("data", help="a task's data card")

@@ -189,7 +189,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
-GROUPS = "task, model, method, imbalance, context, adapt, max_length, config"
+GROUPS = "task, model, method, imbalance, context, adapt, max_length, framework, config"
 
 
 def add_parser(sub) -> None:
@@ -204,9 +204,9 @@ def add_parser(sub) -> None:
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (vs-best marks, intervals, axis view)")
     p.add_argument("--alpha", type=float, default=0.05, help="level of every interval (1 - alpha) and test "
                    "(Holm-corrected per family)")
-    p.add_argument("--axis", default=None, help="imbalance | context | method | adapt | model | max_length; axis view: each value of AXIS vs a reference, paired over configurations differing only in AXIS")
+    p.add_argument("--axis", default=None, help="imbalance | context | method | adapt | model | max_length | framework; axis view: each value of AXIS vs a reference, paired over configurations differing only in AXIS")
     p.add_argument("--reference", default=None, help="reference value of --axis (default: none / head / full / none / "
-                   "the first model / the smallest length)")
+                   "the first model / the smallest length / hf)")
     p.add_argument("--matrix", default=None, help="the matrix file the results were planned from (default: the "
                    "matrix named in the records): never-planned cells are not called missing")
     p.set_defaults(run=run)

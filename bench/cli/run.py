@@ -63,6 +63,8 @@ def add_cell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--context", default=None, help="context-length policy NAME[:k=v,...] (default: the model's: "
                    "head for transformers, full for tfidf-logreg)")
     p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--framework", default="hf", help="what trains it: hf (transformers Trainer) or keras (Keras 3 "
+                   "fit on TensorFlow, extra [keras]; bench ls frameworks)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=float, default=None, help="(with --matrix: overrides every cell's, as do "
                    "--limit-train and --limit-eval)")
@@ -108,7 +110,7 @@ def cell_from_args(args: argparse.Namespace):
                      "eval_domains": parse_domains(args.eval_domains)}
     return Cell(task=args.task, model=model, method=method, method_params=mparams, imbalance=imb,
                 imbalance_params=iparams, context=ctx, context_params=cparams, max_length=args.max_length,
-                seed=args.seed, train=train, **domain_fields)
+                seed=args.seed, train=train, framework=args.framework, **domain_fields)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -134,11 +134,15 @@ class Fitter:
 # strategy's loss on resampled / sampler-drawn rows of fixed windows; the Trainer also trains a hierarchical
 # model end to end (bench.fit.hierarchical: segments of a document aggregated inside the model; LoRA on its
 # shared encoder); TF-IDF + logistic regression takes resampled rows and
-# sample weights (class weights x sampler weights) and reads whole texts.
+# sample weights (class weights x sampler weights) and reads whole texts. The Keras fit (bench.fit.keras) takes class
+# weights (``fit(class_weight=...)``), resampled rows, sampler weights as ``fit(sample_weight=...)``, members and
+# fixed token windows; it has no loss hook, no per-epoch window stream, no length grouping and no torch encoder
+# (LoRA, the probe, TAPT/DAPT).
 _TRAINER = frozenset({"loss_hook", "class_weights", "row_indices", "sample_weights", "members", "token_windows",
                       "train_stream", "encoder", "length_grouping", "segments"})
 _PROBE = frozenset({"loss_hook", "class_weights", "row_indices", "sample_weights", "members", "token_windows",
                     "encoder"})
+_KERAS = frozenset({"class_weights", "row_indices", "sample_weights", "members", "token_windows"})
 _CLASSICAL = frozenset({"class_weights", "row_indices", "sample_weights", "members", "whole_text"})
 FITTERS: Registry[Fitter] = Registry("fitter (model kind/method)")
 for _key, _fitter in (("hf/full", Fitter("bench.fit.transformer", "fit_transformer", "transformer fine-tuning",
@@ -146,9 +150,16 @@ for _key, _fitter in (("hf/full", Fitter("bench.fit.transformer", "fit_transform
                       ("hf/lora", Fitter("bench.fit.transformer", "fit_transformer", "transformer LoRA", _TRAINER)),
                       ("hf/probe", Fitter("bench.fit.probe", "fit_probe", "the frozen-encoder probe", _PROBE)),
                       ("classical/full", Fitter("bench.fit.classical", "fit_classical",
-                                                "the classical TF-IDF + logistic regression fit", _CLASSICAL))):
+                                                "the classical TF-IDF + logistic regression fit", _CLASSICAL)),
+                      ("keras/full", Fitter("bench.fit.keras", "fit_keras", "the Keras fit", _KERAS))):
     FITTERS.add(_key, _fitter)
 
 
-def fitter_for(model: ModelSpec, method: Method) -> Fitter:
-    return FITTERS.get(f"{model.kind}/{method.name}")
+def fitter_key(kind: str, method: str, framework: str = "hf") -> str:
+    """``<model kind>/<method>`` for the Trainer path and the classical fit; ``keras/<method>`` for a
+    transformer cell with ``framework: keras``."""
+    return f"{framework}/{method}" if framework != "hf" and kind == "hf" else f"{kind}/{method}"
+
+
+def fitter_for(model: ModelSpec, method: Method, framework: str = "hf") -> Fitter:
+    return FITTERS.get(fitter_key(model.kind, method.name, framework))

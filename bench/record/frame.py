@@ -64,6 +64,8 @@ def config_label(cell: dict) -> str:
              label(cell["context"], cell.get("context_params") or {}), f"L{cell['max_length']}"]
     if cell.get("adapt", "none") != "none":
         parts.append(label(cell["adapt"], cell.get("adapt_params") or {}))
+    if cell.get("framework", "hf") != "hf":  # hf is the default and stays out of labels (as out of ids)
+        parts.append(cell["framework"])
     train = cell.get("train") or {}  # speed options that change results, when set: visible, not only in the id
     if train.get("precision", "auto") != "auto":
         parts.append(train["precision"])
@@ -95,7 +97,7 @@ def frame_of(records: list[dict], source: str | Path = "records"):
             "imbalance": label(cell["imbalance"], cell.get("imbalance_params") or {}),
             "context": label(cell["context"], cell.get("context_params") or {}),
             "adapt": label(cell.get("adapt", "none"), cell.get("adapt_params") or {}),
-            "max_length": cell["max_length"], "seed": cell["seed"],
+            "max_length": cell["max_length"], "framework": cell.get("framework", "hf"), "seed": cell["seed"],
             "config_id": config_id(cell), "config": config_label(cell), "precision": rec.get("precision"),
             "config_any_precision": config_id({**cell, "train": train}),
             "task_version": (rec.get("task") or {}).get("version"),

@@ -24,7 +24,7 @@ from bench.registry import suggest
 from bench.report import winrate
 from bench.report.records import RecordSet, load_record_set  # noqa: F401 - re-exported
 
-DIMS = ("task", "model", "method", "imbalance", "context", "adapt", "max_length")
+DIMS = ("task", "model", "method", "imbalance", "context", "adapt", "max_length", "framework")
 GROUP_COLUMNS = (*DIMS, "config")
 TIMING = {  # record timing key -> column title
     "train_seconds": "train s", "train_samples_per_s": "train samples/s",

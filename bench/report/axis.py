@@ -36,8 +36,8 @@ from bench.report.records import MAJORITY_LABEL, RecordSet
 
 FIELDS = {"imbalance": ("imbalance", "imbalance_params"), "context": ("context", "context_params"),
           "method": ("method", "method_params"), "adapt": ("adapt", "adapt_params"), "model": ("model",),
-          "max_length": ("max_length",)}
-DEFAULT_REFERENCE = {"imbalance": "none", "context": "head", "method": "full", "adapt": "none"}
+          "max_length": ("max_length",), "framework": ("framework",)}
+DEFAULT_REFERENCE = {"imbalance": "none", "context": "head", "method": "full", "adapt": "none", "framework": "hf"}
 POOLED = "pooled"
 
 
@@ -90,11 +90,11 @@ def only_context(cell: dict) -> str | None:
     whose ``needs`` its fitter ``supports`` (tfidf-logreg: ``full``); None when several or unknown."""
     from bench.components.context import CONTEXT
     from bench.components.models import MODELS
-    from bench.fit.base import FITTERS
+    from bench.fit.base import FITTERS, fitter_key
 
     name = cell["model"]
     kind = "hf" if name.startswith("hf:") else MODELS.get(name).kind if name in MODELS else None
-    key = f"{kind}/{cell.get('method', 'full')}"
+    key = fitter_key(str(kind), cell.get("method", "full"), cell.get("framework", "hf"))
     if kind is None or key not in FITTERS:
         return None
     honoured = [n for n in CONTEXT.names() if set(CONTEXT.get(n).needs) <= FITTERS.get(key).supports]

@@ -56,14 +56,16 @@ def grouping_conflict(cell: Cell) -> str | None:
     from bench.components.imbalance import IMBALANCE
     from bench.components.methods import METHODS
     from bench.components.models import get_model
-    from bench.fit.base import FITTERS
+    from bench.fit.base import FITTERS, fitter_key
     from bench.spec.named import build
 
     method = build(METHODS, cell.method, cell.method_params)
     built = [("imbalance", build(IMBALANCE, cell.imbalance, cell.imbalance_params)),
              ("context", build(CONTEXT, cell.context, cell.context_params)), ("method", method),
              ("adaptation", build(ADAPT, cell.adapt, cell.adapt_params))]
-    key = f"{get_model(cell.model).kind}/{method.name}"
+    key = fitter_key(get_model(cell.model).kind, method.name, cell.framework)
+    if key not in FITTERS:  # e.g. keras/lora: refused by validation (bench.fit.frameworks), no grouping to resolve
+        return None
     return length_grouping_conflict(key, FITTERS.get(key).label, FITTERS.get(key).supports, built)
 
 

@@ -62,11 +62,13 @@ def validate_cell(cell: Cell) -> None:
 
     check_hub_reachable(get_task(cell.task))  # offline: a hub task is refused here, not per cell
     mspec = get_model(cell.model)
+    config = None
     if mspec.kind == "hf":
         from bench.components.models import max_positions
         from bench.errors import ConfigError
 
-        limit = max_positions(_loadable_config(mspec))
+        config = _loadable_config(mspec)
+        limit = max_positions(config)
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
     strategy = build(IMBALANCE, cell.imbalance, cell.imbalance_params)
@@ -88,9 +90,11 @@ def validate_cell(cell: Cell) -> None:
                           f"adaptation {adaptation.name!r} need one (use method full, adapt none)")
     from bench.components.capabilities import check_capabilities
     from bench.fit.base import FITTERS
+    from bench.fit.frameworks import check_framework
 
-    fitter = FITTERS.get(f"{mspec.kind}/{method.name}")  # refuse what the fitter cannot honour (one line)
-    check_capabilities(f"{mspec.kind}/{method.name}", fitter.label, fitter.supports,
+    key = check_framework(cell, mspec.kind, method.name, getattr(config, "model_type", None))  # hf or keras
+    fitter = FITTERS.get(key)  # refuse what the fitter cannot honour (one line)
+    check_capabilities(key, fitter.label, fitter.supports,
                        [("imbalance", strategy), ("context", policy), ("method", method), ("adaptation", adaptation)])
     check_grouping(cell)  # an explicit group_by_length it would ignore (an unset one resolves at planning)
     if cell.train_domains is not None or cell.eval_domains is not None:
@@ -190,7 +194,7 @@ def _train(planned: PlannedCell, data: TaskData, mspec, strategy, policy, method
     from bench.fit.device import PeakRSS
 
     cell = planned.cell
-    fitter = fitter_for(mspec, method)
+    fitter = fitter_for(mspec, method, cell.framework)
     adapted = None
     phase("train")
     # What is alive before training is kept out of the cyclic GC while the cell trains: the Trainer's

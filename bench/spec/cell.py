@@ -12,6 +12,8 @@ from bench.errors import ConfigError
 
 Number = Union[int, float]  # noqa: UP007 - an int stays an int (the id hashes the value as written)
 PRECISIONS = ("auto", "fp32", "bf16")
+FRAMEWORKS = ("hf", "keras")  # what trains a transformer cell (bench ls frameworks)
+DEFAULT_FRAMEWORK = "hf"
 # The fast-path defaults (issue 18), each a one-line flip once paired runs on an idle machine show
 # no quality loss (docs/PERFORMANCE.md). Flipping this one changes the ids of cells that do not set
 # group_by_length (it changes their results); CPU bf16 for precision "auto": measured per machine, bench.fit.calibrate.
@@ -103,12 +105,15 @@ class Cell:
     adapt_params: dict[str, Any] = field(default_factory=dict)
     train_domains: tuple[str, ...] | None = None
     eval_domains: tuple[str, ...] | None = None
+    framework: str = "hf"  # what trains it: "hf" (transformers Trainer) or "keras" (Keras 3 fit, bench.fit.keras)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (what ids hash and records carry): ``dataclasses.asdict`` with the
-        training parameters as a dict."""
+        training parameters as a dict; ``framework`` only when not ``hf`` (ids of existing cells stay)."""
         d = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
         d["train"] = self.train.model_dump()
+        if d["framework"] == DEFAULT_FRAMEWORK:
+            del d["framework"]
         return d
 
     @classmethod

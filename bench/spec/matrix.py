@@ -8,6 +8,7 @@ methods: [full]                       # names, 'name:k=v,...' or {name, params}
 imbalance: [none, {name: focal, params: {gamma: 2}}]
 context: [head, head_tail]             # unset: each model's own (transformers head, TF-IDF full)
 seeds: [0, 1]
+framework: [hf, keras]                # what trains it (default hf; keras: the Keras 3 fit, extra [keras])
 train: {learning_rate: 1e-4}          # shared training parameters
 budget: {limit_train: 320, limit_eval: 200, epochs: 2}
 overrides:                             # later entries win
@@ -19,7 +20,7 @@ include:                               # extra cells; unspecified axes take the 
   - {method: probe, train_domains: [Acne]}                  # an include may set its own domains
 ```
 
-Order is deterministic: tasks, models, methods, adapt, imbalance, context, max_length, seeds
+Order is deterministic: tasks, models, methods, adapt, imbalance, context, max_length, framework, seeds
 (seeds vary fastest), then includes; duplicates are dropped keeping the first.
 """
 
@@ -38,10 +39,10 @@ from bench.errors import ConfigError
 from bench.spec.cell import TRAIN_FIELDS, Cell, TrainParams
 from bench.spec.named import ParamTypes, parse_named
 
-AXES = ("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds")
+AXES = ("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "framework", "seeds")
 # matrix axis (plural) -> Cell field (singular); the keys rules and --only use
 FIELD = {"tasks": "task", "models": "model", "methods": "method", "adapt": "adapt", "imbalance": "imbalance",
-         "context": "context", "max_length": "max_length", "seeds": "seed"}
+         "context": "context", "max_length": "max_length", "framework": "framework", "seeds": "seed"}
 COMPONENT_AXES = {"methods", "adapt", "imbalance", "context"}
 BUDGET_FIELDS = {"limit_train", "limit_eval", "epochs"}
 Named = tuple[str, tuple[tuple[str, Any], ...]]  # hashable (name, sorted params)
@@ -82,6 +83,7 @@ class MatrixSpec(_Strict):
     imbalance: list[Any] = Field(default_factory=lambda: ["none"], min_length=1)
     context: list[Any] = Field(default_factory=lambda: ["head"], min_length=1)
     max_length: list[int] = Field(default_factory=lambda: [128], min_length=1)
+    framework: list[str] = Field(default_factory=lambda: ["hf"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     train: dict[str, Any] = Field(default_factory=dict)
     budget: dict[str, Any] = Field(default_factory=dict)
@@ -100,7 +102,7 @@ class MatrixSpec(_Strict):
     _model_context: Callable[[str], str] | None = PrivateAttr(None)
 
     @field_validator("tasks", "models", "methods", "adapt", "imbalance", "context", "max_length", "seeds",
-                     "extra_metrics", "report_to", mode="before")
+                     "framework", "extra_metrics", "report_to", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return v if isinstance(v, list) else [v]
@@ -190,7 +192,7 @@ def _make_cell(point: dict, train: TrainParams, train_domains, eval_domains) -> 
                 adapt=adapt, adapt_params=dict(ap), imbalance=imb, imbalance_params=dict(ip), context=ctx,
                 context_params=dict(cp), max_length=int(point["max_length"]), seed=int(point["seeds"]),
                 train=train, train_domains=None if train_domains is None else tuple(train_domains),
-                eval_domains=None if eval_domains is None else tuple(eval_domains))
+                eval_domains=None if eval_domains is None else tuple(eval_domains), framework=str(point["framework"]))
 
 
 SINGULAR = {v: k for k, v in FIELD.items()}

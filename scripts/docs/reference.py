@@ -4,7 +4,7 @@
     python scripts/docs/reference.py NAME           # write the block from the records already there
     python scripts/docs/reference.py NAME --print   # only print the commands
 
-NAME is one of REFERENCES (imbalance, context, methods): its matrix (matrices/reference-NAME.yaml),
+NAME is one of REFERENCES (imbalance, context, methods, keras): its matrix (matrices/reference-NAME.yaml),
 its page and block, and the commands whose output the block shows — ``bench report --axis ...``
 (paired differences with CIs and p, the majority baseline), ``bench compare`` / ``bench transfer``
 where the question needs them, and ``bench columns`` for the per-configuration
@@ -73,6 +73,13 @@ REFERENCES = {
         _columns("metrics.macro_f1", "metrics.accuracy", "cost.params_trainable", "cost.params_total",
                  "timing.train_seconds", "timing.wall_seconds", "adapt.cost.seconds", "adapt.mlm_loss_before",
                  "adapt.mlm_loss_after"),
+    )),
+    "keras": Reference("docs/KERAS.md", (
+        "bench report --results {R} --axis framework",
+        "bench report --results {R} --axis framework --metric accuracy",
+        "bench compare framework=keras framework=hf --results {R}",
+        _columns("metrics.macro_f1", "metrics.accuracy", "timing.train_seconds", "timing.train_samples_per_s",
+                 "timing.latency_p50_ms", "timing.wall_seconds", "cost.params_total"),
     )),
 }
 
