@@ -98,3 +98,12 @@ def _main_score(plan) -> str:
 
     names = [get_task(t).main_score for t in sorted({c.task for c in plan.cells})]
     return max(set(names), key=names.count)
+
+
+def run_raced(plan, args, progress, finish) -> int:
+    from bench.cli.race import check_race_args
+
+    check_race_args(args)
+    code, lines = run_race(plan, args, progress, on_record=finish.written if finish else None)
+    print("\n".join(lines))
+    return code

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli.ecosystem import add_ecosystem_args, finish_from_args, report_to_from_args
-from bench.cli.run_flags import dry_run_cell, matrix_overrides, with_speed_flags  # noqa: F401 - re-exported
+from bench.cli.run_flags import dry_run_cell, matrix_overrides, print_sharing, with_speed_flags  # noqa: F401 - re-exported
 from bench.errors import BenchError, ConfigError
 from bench.fit.options import ATTN
 from bench.run.cost import estimate
@@ -244,6 +244,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         return 0
     quiet()
     if args.race:
+        from bench.cli.race_run import run_raced
+
         return run_raced(plan, args, MatrixProgress, finish)
     outcome = run_matrix(plan, executor=args.executor, workers=args.workers, address=args.address,
                          retry_failed=args.retry_failed, progress=MatrixProgress(),
@@ -253,28 +255,6 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             finish.written(plan.out, cid)
     print_outcome(outcome, read_outcome_records(outcome))
     return outcome.exit_code
-
-
-def run_raced(plan, args, progress, finish) -> int:
-    from bench.cli.race import check_race_args
-    from bench.cli.race_run import run_race
-
-    check_race_args(args)
-    code, lines = run_race(plan, args, progress, on_record=finish.written if finish else None)
-    print("\n".join(lines))
-    return code
-
-
-def print_sharing(plan) -> None:
-    """How many trainings the matrix needs once cells with the same training identity share one."""
-    from bench.run.share import plan_sharing, sharing_on
-
-    if not sharing_on():
-        print("shared training: off (--no-share-training): every cell trains")
-        return
-    n, trainings = plan_sharing(plan.cells, plan.precisions, plan.ids)
-    print(f"shared training: {n} cells need {trainings} trainings ({n - trainings} reuse another cell's, "
-          "e.g. logit_adjust after none; bench.run.share)")
 
 
 def add_parser(sub) -> None:

@@ -37,3 +37,15 @@ def dry_run_cell(planned, out: str, retry_failed: bool) -> None:
           f"{json.dumps(planned.cell.to_dict(), sort_keys=True)}")
     estimates, basis = estimate(plan)
     print_dry_run(plan, estimates, basis, retry_failed, title="one cell (dry run: nothing runs, nothing is written)")
+
+
+def print_sharing(plan) -> None:
+    """How many trainings the matrix needs once cells with the same training identity share one."""
+    from bench.run.share import plan_sharing, sharing_on
+
+    if not sharing_on():
+        print("shared training: off (--no-share-training): every cell trains")
+        return
+    n, trainings = plan_sharing(plan.cells, plan.precisions, plan.ids)
+    print(f"shared training: {n} cells need {trainings} trainings ({n - trainings} reuse another cell's, "
+          "e.g. logit_adjust after none; bench.run.share)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 
 from bench.components.models import ModelSpec, model_path
 from bench.fit.options import RuntimeOptions
@@ -108,3 +110,28 @@ def _init_new(model, missing: list[str]) -> None:
                 p.normal_(0.0, std)
             else:
                 p.zero_()
+
+
+def loadable_config(mspec):
+    """The model's config, or one ConfigError line: a missing folder, a folder without
+    config.json, an id that is neither cached nor reachable (offline), a bad revision."""
+    from bench.errors import ConfigError
+
+    ref = mspec.source
+    if mspec.name.startswith("hf:") and (ref.startswith((".", "/", "~")) or os.path.exists(ref)):
+        folder = Path(ref).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"model {mspec.name!r}: no such folder {folder}")
+        if not (folder / "config.json").is_file():
+            raise ConfigError(f"model {mspec.name!r}: {folder} has no config.json (not a Hugging Face model folder)")
+    try:
+        return model_config(mspec)
+    except Exception as err:  # noqa: BLE001 - transformers raises OSError/ValueError/HTTP errors here
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        offline = " (HF_HUB_OFFLINE is set: only cached models load)" if _offline() else ""
+        raise ConfigError(f"cannot load model {mspec.name!r}{offline}: {msg}") from None
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))

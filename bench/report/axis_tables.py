@@ -79,12 +79,11 @@ def legend(view: AxisView) -> str:
     """The short legend above an axis view (the long one: docs/REPORT.md, "Reading an axis view")."""
     level = round(100 * (1 - view.alpha))
     better = "higher" if view.direction > 0 else "lower"
-    return (f"Each {view.axis} value against {view.axis}={view.reference} on {view.metric} ({better} is better), "
-            f"paired: two configurations of one task that differ only in {view.axis}{_model_context(view)}. "
-            f"Δ = value − reference, {level}% CI and p by paired bootstrap over test documents and seeds, seeds as "
-            f"the unit ({view.resamples} resamples: p >= {min_p(view.resamples):.2g}); p Holm: adjusted within "
-            f"the family named beside it; bold: adjusted p < {view.alpha:g}; W/T/L: pairs won / tied / lost "
-            f"(Holm-adjusted). Full legend: docs/REPORT.md.")
+    return (f"Each {view.axis} value vs {view.axis}={view.reference} on {view.metric} ({better} is better), "
+            f"paired over configurations of one task differing only in {view.axis}{_model_context(view)}. "
+            f"Δ = value − reference; {level}% CI and p: paired bootstrap, documents and seeds (p >= "
+            f"{min_p(view.resamples):.2g}); p Holm: adjusted in its family; bold: adjusted p < {view.alpha:g}; "
+            f"W/T/L: pairs won / tied / lost. Full legend: docs/REPORT.md.")
 
 
 def _model_context(view: AxisView) -> str:

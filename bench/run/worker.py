@@ -66,8 +66,9 @@ def validate_cell(cell: Cell) -> None:
     if mspec.kind == "hf":
         from bench.components.models import max_positions
         from bench.errors import ConfigError
+        from bench.fit.loading import loadable_config
 
-        config = _loadable_config(mspec)
+        config = loadable_config(mspec)
         limit = max_positions(config)
         if cell.max_length > limit:
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
@@ -99,32 +100,6 @@ def validate_cell(cell: Cell) -> None:
     check_grouping(cell)  # an explicit group_by_length it would ignore (an unset one resolves at planning)
     if cell.train_domains is not None or cell.eval_domains is not None:
         cell_data(cell)  # unknown domain names fail here, before anything is written
-
-
-def _loadable_config(mspec):
-    """The model's config, or one ConfigError line: a missing folder, a folder without
-    config.json, an id that is neither cached nor reachable (offline), a bad revision."""
-    from bench.errors import ConfigError
-    from bench.fit.loading import model_config
-
-    ref = mspec.source
-    if mspec.name.startswith("hf:") and (ref.startswith((".", "/", "~")) or os.path.exists(ref)):
-        folder = Path(ref).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"model {mspec.name!r}: no such folder {folder}")
-        if not (folder / "config.json").is_file():
-            raise ConfigError(f"model {mspec.name!r}: {folder} has no config.json (not a Hugging Face model folder)")
-    try:
-        return model_config(mspec)
-    except Exception as err:  # noqa: BLE001 - transformers raises OSError/ValueError/HTTP errors here
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        offline = " (HF_HUB_OFFLINE is set: only cached models load)" if _offline() else ""
-        raise ConfigError(f"cannot load model {mspec.name!r}{offline}: {msg}") from None
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def run_cell(planned: PlannedCell, save_model: str | None = None, share: str | Path | None = None) -> RunRecord:
