@@ -131,7 +131,7 @@ def test_a_worker_stopped_by_sigterm_stops_the_run(tmp_path, task):  # noqa: F81
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # noqa: F811
     out = tmp_path / "out"
-    proc = _bench(["--task", task, "--model", "tiny-bert", "--max-length", "32", "--epochs", "200",
+    proc = _bench(["--task", task, "--model", "tiny-bert", "--max-length", "32", "--epochs", "200", "--patience", "0",
                    "--batch-size", "4", "--out", str(out), "--save-model", str(tmp_path / "model")])
     ps = psutil.Process(proc.pid)
 

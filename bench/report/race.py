@@ -145,7 +145,9 @@ def race_round(race: Race, records_of: Callable[[str], list[dict]], resamples: i
         means = {c: direction * _mean(records_of(c), race.metric) for c in alive}
         best = max(alive, key=lambda c: (np.nan_to_num(means[c], nan=-np.inf), c))
         others = [c for c in alive if c != best]
-        results = [test(records_of(best), records_of(c), race.metric, level, resamples, seed + gi) for c in others]
+        # enough resamples that the bootstrap's floor p = 2/(B+1) can pass Holm's smallest threshold
+        b = max(resamples, int(np.ceil(4 * len(others) / level)))
+        results = [test(records_of(best), records_of(c), race.metric, level, b, seed + gi) for c in others]
         p_holm = multipletests([r["p_value"] for r in results], alpha=level, method="holm")[1]
         for c, r, q in zip(others, results, p_holm, strict=True):
             worse = r["diff"] * direction > 0
