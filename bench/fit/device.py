@@ -141,3 +141,25 @@ def _device_kind() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def request_latency(model, batches, device: Device) -> dict:
+    """Latency of one request per batch (already collated dicts of tensors), one at a time, on the
+    device: p50 / p95 in ms and how many were timed ({} when none)."""
+    import time
+
+    import numpy as np
+    import torch
+
+    times = []
+    with torch.inference_mode(), device.autocast():
+        for batch in batches:
+            batch = {k: v.to(device.torch) for k, v in batch.items()}
+            t0 = time.perf_counter()
+            model(**batch)
+            device.synchronize()
+            times.append((time.perf_counter() - t0) * 1000)
+    if not times:
+        return {}
+    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95)),
+            "latency_docs_timed": len(times)}

@@ -149,16 +149,7 @@ def predict_docs(model, windows: Windows, tokenizer, device, batch_size: int) ->
 
 def latency_ms(model, windows: Windows, tokenizer, device, n_docs: int) -> dict:
     """Per-document latency: one document (all its segments) per request, one at a time."""
+    from bench.fit.device import request_latency
+
     data, collate = SegmentDataset(windows, None), SegmentCollator(tokenizer.pad_token_id)
-    times = []
-    with torch.inference_mode(), device.autocast():
-        for d in range(min(n_docs, len(data))):
-            batch = {k: v.to(device.torch) for k, v in collate([data[d]]).items()}
-            t0 = time.perf_counter()
-            model(**batch)
-            device.synchronize()
-            times.append((time.perf_counter() - t0) * 1000)
-    if not times:
-        return {}
-    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95)),
-            "latency_docs_timed": len(times)}
+    return request_latency(model, (collate([data[d]]) for d in range(min(n_docs, len(data)))), device)

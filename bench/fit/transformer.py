@@ -56,28 +56,20 @@ def predict_logits(model, windows: Windows, tokenizer, device: Device, batch_siz
 
 def latency_ms(model, windows: Windows, tokenizer, device: Device, n_docs: int) -> dict:
     """Per-document latency: all windows of one document as one request, one at a time."""
-    import torch
 
     if getattr(model, "scores_documents", False):  # a hierarchical model: its segments as one request
         from bench.fit import hierarchical
 
         return hierarchical.latency_ms(model, windows, tokenizer, device, n_docs)
 
-    docs = list(range(min(n_docs, windows.n_docs)))
-    times = []
-    with torch.inference_mode(), device.autocast():
-        for d in docs:
+    from bench.fit.device import request_latency
+
+    def requests():
+        for d in range(min(n_docs, windows.n_docs)):
             ids = [windows.input_ids[i] for i in np.flatnonzero(windows.doc_index == d)]
-            batch = tokenizer.pad({"input_ids": ids}, return_tensors="pt")
-            batch = {k: v.to(device.torch) for k, v in batch.items()}
-            t0 = time.perf_counter()
-            model(**batch)
-            device.synchronize()
-            times.append((time.perf_counter() - t0) * 1000)
-    if not times:
-        return {}
-    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p95_ms": float(np.percentile(times, 95)),
-            "latency_docs_timed": len(times)}
+            yield tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+
+    return request_latency(model, requests(), device)
 
 
 def fit_transformer(job: FitJob) -> FitResult:
