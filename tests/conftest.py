@@ -7,6 +7,13 @@ os.environ.setdefault("BENCH_DEVICE", "cpu")  # CI has no GPU; GPU paths are exe
 # precision "auto" resolves to fp32 in tests on every machine (no CPU calibration, machine-independent
 # ids and numbers); tests of the calibration inject timings (tests/test_calibrate.py)
 os.environ.setdefault("BENCH_BF16", "0")
+os.environ.setdefault("BENCH_MACHINE_COST", "0")  # estimates never depend on what ran before (bench.run.throughput)
+# Under pytest-xdist (README's test command: `-n auto`), the cores are shared between the workers: each
+# worker's torch (and the subprocesses it starts) gets its share of threads, never every core each.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _share)
 
 from pathlib import Path  # noqa: E402
 

@@ -31,7 +31,7 @@ def test_every_reference_has_its_matrix_page_block_and_commands(name):
     block = blocks(page)[reference.block_name(name)]  # the markers exist
     assert generate._other_block(block, ROOT) == []  # pending (and says so) or current
     assert f"python scripts/docs/reference.py {name} --run" in page  # the page names the script
-    shown = reference.shows(ref, f"results/reference-{name}", None)
+    shown = reference.shows(ref, f"records/reference-{name}", None)
     assert len(shown) >= 4
     for cmd in shown:
         if cmd.startswith("bench "):
@@ -48,8 +48,8 @@ def test_reference_refuses_unknown_names_and_missing_matrices(capsys):
     assert len(err) == 2 and "no reference 'imbalanse'" in err[0] and "no matrix file matrices/nope.yaml" in err[1]
     assert reference.main(["context", "--print", "--run", "--resamples", "50"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "bench run --matrix matrices/reference-context.yaml --out results/reference-context"
-    assert "bench report --results results/reference-context --axis max_length --resamples 50" in out
+    assert out[0] == "bench run --matrix matrices/reference-context.yaml --out records/reference-context"
+    assert "bench report --results records/reference-context --axis max_length --resamples 50" in out
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,7 @@ def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # no
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.xdist_group("ray")
 def test_ray_tasks_are_cancelled(tmp_path, task):  # noqa: F811
     """SIGTERM to the driver of a Ray run (a local instance): the running tasks are cancelled
     (their locks released, no record), the instance is shut down, the rerun finishes."""
@@ -182,7 +183,8 @@ def test_a_worker_killed_for_memory_is_still_a_crash_not_an_interrupt(tmp_path, 
     m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
     proc = _bench(["--matrix", m, "--out", str(out), "--executor", "process", "--workers", str(workers)])
     _wait_for(proc, lambda: len(_owners(out)) == workers, "every worker ran a cell")
-    os.kill(min(_owners(out)), signal.SIGKILL)
+    killed = min(_owners(out))
+    os.kill(killed, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=400)
     assert "interrupted" not in stderr and "Traceback" not in stderr
     recs = records(out)
@@ -190,5 +192,8 @@ def test_a_worker_killed_for_memory_is_still_a_crash_not_an_interrupt(tmp_path, 
     assert len(recs) == 4 and len(failed) <= 1
     assert proc.returncode == (1 if failed else 0), stderr[-3000:]
     assert all(r["error"]["type"] == "WorkerDied" for r in failed)
-    assert len(failed) == 1 or workers == 2  # one worker: its only cell in flight is the failed one
+    # one worker: its only cell in flight is the failed one -- unless the cell finished between reading the
+    # lock's owner and the kill (a loaded machine widens that window): then the killed pid wrote an ok record
+    finished_first = killed in {r.get("worker", {}).get("pid") for r in recs.values() if r["status"] == "ok"}
+    assert len(failed) == 1 or workers == 2 or finished_first
     assert not _locks(out)  # the killed worker's lock is cleared by the driver

@@ -109,10 +109,16 @@ def test_run_race_eliminates_and_records_not_run_cells(tmp_path, csv_task, capsy
     report = capsys.readouterr().out
     assert "## Race" in report and "eliminated after round 1" in report
     assert "Planned cells without a record" not in report  # raced away: planned, not run, never missing
+    if executor == "sequential":  # the site's index shows the same outcome
+        assert main(["report", "--results", str(out), "--format", "html", "--out", str(tmp_path / "site")]) == 0
+        index = (tmp_path / "site" / "index.html").read_text()
+        assert 'id="race"' in index and "eliminated after round 1" in index
+        assert "Planned cells without a record" not in index
     assert main(["race", "--results", str(out), "--matrix", str(m), "--race-resamples", "300", "--min-seeds", "1"]) == 0
     assert "eliminated after round 1" in capsys.readouterr().out
 
 
+@pytest.mark.xdist_group("ray")
 @pytest.mark.timeout(600)
 def test_run_race_under_ray(tmp_path, csv_task, capsys):
     """The same race through the Ray executor (a real local instance): each planned cell runs at most

@@ -11,6 +11,7 @@ from bench.cli import main
 from tests.conftest import balanced_rows, need, write
 
 ray = need("ray")
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray instance at a time (pyproject addopts)
 
 
 @pytest.mark.timeout(600)  # a hang guard; about 30 s on 2 idle cores
@@ -35,3 +36,4 @@ def test_ray_executor_on_a_real_local_instance(tmp_path, csv_task, capsys):
     capsys.readouterr()
     assert main(["run", "--matrix", str(m), "--out", str(out), "--executor", "ray", "--workers", "2"]) == 0
     assert re.search(r"skipped: ok record exists\s*│\s*4", capsys.readouterr().out)
+

@@ -164,3 +164,26 @@ def test_report_over_real_pipeline_records(tiny_cell, tmp_path, capsys):
     code, text, _ = run(capsys, "compare", "--results", out, "model=tfidf-logreg", "model=tiny-bert",
                         "--metric", "roc_auc", "--resamples", 100)
     assert code == 0 and "30 test documents x 1 seed pair(s)" in text
+
+
+def test_compare_selects_by_precision(tmp_path, capsys):
+    """The same cell trained in bf16 (precision auto resolved to bf16) and in fp32 is two configurations;
+    ``precision=`` selects one of them, as the recipe check's bf16-vs-fp32 comparison does."""
+    out = tmp_path / "res"
+    y = np.random.default_rng(1).integers(0, 3, 60)
+    for s in range(2):
+        bf = synth_record(seed=s, labels=y, proba=classifier(y, 0.8, 10 + s))
+        bf["precision"] = "bf16"
+        fp = synth_record(seed=s, labels=y, proba=classifier(y, 0.8, 20 + s))
+        fp["cell"]["train"]["precision"] = "fp32"
+        fp["cell_id"], fp["precision"] = f"fp32{s}{fp['cell_id'][5:]}", "fp32"
+        write_record(out, bf)
+        write_record(out, fp)
+    code, _, err = run(capsys, "compare", "--results", out, "model=m1", "model=m1,imbalance=none")
+    assert code == 2 and "matches 2 configurations" in err and "precision=" in err
+    code, text, err = run(capsys, "compare", "--results", out, "model=m1,precision=bf16", "precision=fp32",
+                          "--resamples", 100)
+    assert code == 0, err
+    assert "bf16" in text and "fp32" in text
+    code, _, err = run(capsys, "compare", "--results", out, "model=m1,precison=bf16", "precision=fp32")
+    assert code == 2 and "did you mean 'precision'" in err

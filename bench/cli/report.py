@@ -58,7 +58,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=".report.", dir=out.parent if not folder else out))
     try:
         if folder:
-            _write_folder(res, board, tmp, args.format, title, views, view)
+            _write_folder(res, board, tmp, args.format, title, views, view, _race_lines(args.results))
         else:
             text = axis_tables.render(view, args.format, title) if view else tables.render(board, args.format, title)
             (tmp / out.name).write_text(text, encoding="utf-8")
@@ -76,13 +76,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_race(args: argparse.Namespace) -> None:
-    """A raced results folder (OUT/race.json): the race's outcome under the plain Markdown report."""
+def _race_lines(results: str) -> list[str]:
+    """A raced results folder's outcome (OUT/race.json) in lines; [] for a folder that was not raced."""
     from bench.report.race_report import race_lines_from_file, read_race
 
-    data = read_race(args.results) if args.format == "md" else None
-    if data:
-        print("\n## Race (bench run --race; docs/RACING.md)\n\n" + "\n".join(f"- {x}" for x in race_lines_from_file(data)))
+    data = read_race(results)
+    return race_lines_from_file(data) if data else []
+
+
+def _print_race(args: argparse.Namespace) -> None:
+    """A raced results folder: the race's outcome under the plain Markdown report."""
+    lines = _race_lines(args.results) if args.format == "md" else []
+    if lines:
+        print("\n## Race (bench run --race; docs/RACING.md)\n\n" + "\n".join(f"- {x}" for x in lines))
 
 
 def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -> dict:
@@ -112,7 +118,8 @@ def _axis_views(res, board, args: argparse.Namespace, first_model: str | None) -
     return views
 
 
-def _write_folder(res, board, tmp: Path, fmt: str, title: str, views: dict, view=None) -> None:
+def _write_folder(res, board, tmp: Path, fmt: str, title: str, views: dict, view=None,
+                  race: list[str] | None = None) -> None:
     from bench.report import axis_tables, plots, site, tables
 
     tasks = sorted(board.cells["task"].unique()) if "task" in board.cells else None
@@ -122,13 +129,15 @@ def _write_folder(res, board, tmp: Path, fmt: str, title: str, views: dict, view
         plots.forest(v, tmp / "plots" / f"axis_{axis}.png")
         drawn[axis] = (v, f"plots/axis_{axis}.png")
     if fmt == "html":
-        site.write_site(res, board, tmp, index, title, drawn)
+        site.write_site(res, board, tmp, index, title, drawn, race)
         return
     listed = [*(plot for _, plot in drawn.values()), *(src for entry in index["tasks"].values() for src in entry.values())]
     if view is not None:
         text = axis_tables.render(view, fmt, title, plot=drawn[view.axis][1] if fmt == "md" else None)
     else:
         text = tables.render(board, fmt, title, plots=listed) if fmt == "md" else tables.render(board, fmt, title)
+    if race and fmt == "md":
+        text += "\n## Race (bench run --race; docs/RACING.md)\n\n" + "\n".join(f"- {x}" for x in race) + "\n"
     (tmp / FORMATS[fmt]).write_text(text, encoding="utf-8")
 
 
@@ -212,7 +221,8 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
     p = sub.add_parser("compare", help="paired significance of configuration A vs B (bootstrap CI + McNemar)")
-    p.add_argument("a", metavar="A", help="selector of A: key=value[,key=value] over " + GROUPS + ", or a config id")
+    p.add_argument("a", metavar="A", help="selector of A: key=value[,key=value] over " + GROUPS
+                   + ", precision (bf16/fp32), or a config id")
     p.add_argument("b", metavar="B", help="selector of B; dimensions it does not name are taken from A")
     p.add_argument("--results", default="results", help="results folder (holds records/)")
     p.add_argument("--metric", default=None, help="metric (default: the tasks' main score)")

@@ -8,9 +8,11 @@ from bench.errors import ConfigError
 from bench.registry import suggest
 from bench.report.aggregate import DIMS, GROUP_COLUMNS, RecordSet
 
+SELECT_COLUMNS = (*GROUP_COLUMNS, "precision")  # precision: the resolved one (bf16 / fp32) the record trained in
+
 
 def parse_selector(text: str) -> dict[str, str]:
-    """``k=v,k=v`` (k in the grouping columns) or a configuration id (prefix)."""
+    """``k=v,k=v`` (k in the grouping columns or ``precision``) or a configuration id (prefix)."""
     if "=" not in text:
         return {"config_id": text.strip()}
     out = {}
@@ -19,10 +21,15 @@ def parse_selector(text: str) -> dict[str, str]:
         key, value = key.strip(), value.strip()
         if not sep or not key or not value:
             raise ConfigError(f"selector {text!r}: expected key=value[,key=value...], got {part!r}")
-        if key not in GROUP_COLUMNS:
-            raise ConfigError(f"selector {text!r}: unknown column {key!r}{suggest(key, GROUP_COLUMNS)}")
+        if key not in SELECT_COLUMNS:
+            raise ConfigError(f"selector {text!r}: unknown column {key!r}{suggest(key, SELECT_COLUMNS)}")
         out[key] = value
     return out
+
+
+def _text(value) -> str:
+    """A cell of the frame as text, with every missing value (None, NaN) the same."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def _matches(frame: pd.DataFrame, sel: dict[str, str]) -> pd.Series:
@@ -43,9 +50,9 @@ def select_config(res: RecordSet, text: str, task: str | None = None, base: pd.S
     found = frame[_matches(frame, sel)]
     if len(found) > 1 and base is not None:
         same = found
-        for d in DIMS:
-            if d not in sel:
-                same = same[same[d].astype(str) == str(base[d])]
+        for d in (*DIMS, "precision"):
+            if d not in sel and d in same:
+                same = same[same[d].map(_text) == _text(base.get(d))]
         found = same if len(same) else found
     if len(found) == 1:
         return found.iloc[0]
@@ -55,4 +62,4 @@ def select_config(res: RecordSet, text: str, task: str | None = None, base: pd.S
     names = "; ".join(f"{r.task} · {r.config}" for r in found.head(4).itertuples())
     more = f" and {len(found) - 4} more" if len(found) > 4 else ""
     raise ConfigError(f"selector {text!r} matches {len(found)} configurations{where}: {names}{more}; "
-                      f"name more columns (task=, model=, method=, imbalance=, context=, max_length=)")
+                      f"name more columns (task=, model=, method=, imbalance=, context=, max_length=, precision=)")

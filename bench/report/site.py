@@ -147,8 +147,9 @@ def leaderboard_html(board: Board) -> str:
 
 
 def index_html(board: Board, plots: dict, title: str, axes: list[str] | tuple = (),
-               forests: dict[str, str] | None = None) -> str:
-    """The site's first page; ``forests``: axis -> its forest plot (shown, each linking its axis page)."""
+               forests: dict[str, str] | None = None, race: list[str] | None = None) -> str:
+    """The site's first page; ``forests``: axis -> its forest plot (shown, each linking its axis page);
+    ``race``: a raced folder's outcome in lines (winner sets, eliminations), shown after the leaderboard."""
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="legend">{escape(legend(board))} '
              "Click a column header to sort; type to filter.</p>"]
     if axes:
@@ -157,6 +158,9 @@ def index_html(board: Board, plots: dict, title: str, axes: list[str] | tuple = 
     ties = tie_groups(board)
     parts += ["<h2>Leaderboard</h2>", *(['<ul id="ties">' + "".join(f"<li>{escape(t)}</li>" for t in ties) + "</ul>"]
                                         if ties else []), leaderboard_html(board)]
+    if race:
+        parts += ['<h2 id="race">Race: what ran, what was eliminated and why</h2><ul>'
+                  + "".join(f"<li>{escape(x)}</li>" for x in race) + "</ul>"]
     if forests:
         parts += ['<h2 id="forest">Which value of each axis wins, by how much, how sure</h2><div class="plots">'
                   + "".join(f'<a href="axis-{escape(a)}.html">{_img(src, f"forest plot {a}")}</a>'
@@ -227,16 +231,17 @@ def config_html(res: RecordSet, cid: str, plots: dict) -> str:
     return _page(f"{task} · {label}", "\n".join(parts))
 
 
-def write_site(res: RecordSet, board: Board, out: Path, plots: dict, title: str, views: dict | None = None
-               ) -> list[Path]:
+def write_site(res: RecordSet, board: Board, out: Path, plots: dict, title: str, views: dict | None = None,
+               race: list[str] | None = None) -> list[Path]:
     """Write index.html, one page per configuration and one per axis view (``views``: axis ->
-    (AxisView, forest plot path)) into ``out``; return the written paths."""
+    (AxisView, forest plot path)) into ``out``; return the written paths. ``race``: the race's outcome
+    lines of a raced folder (bench.report.race_report), shown on the index."""
     from bench.report.axis_site import axis_html
 
     (out / "configs").mkdir(parents=True, exist_ok=True)
     written = [out / "index.html"]
     forests = {axis: plot for axis, (_, plot) in (views or {}).items() if plot}
-    written[0].write_text(index_html(board, plots, title, list(views or {}), forests), encoding="utf-8")
+    written[0].write_text(index_html(board, plots, title, list(views or {}), forests, race), encoding="utf-8")
     for axis, (view, plot) in (views or {}).items():
         written.append(out / f"axis-{axis}.html")
         written[-1].write_text(_page(f"{title} · axis {axis}", axis_html(view, plot), JS), encoding="utf-8")

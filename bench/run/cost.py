@@ -9,21 +9,19 @@ def estimate(plan) -> tuple[list[float | None], str]:
     """Seconds per cell from its work (6·N·tokens training + 2·N·tokens evaluation for
     transformers, every window counted at max_length, one window per document; rows for the
     classical baseline), converted with seconds-per-work measured on this model's ok records in
-    the output folder when there are some, else with an assumed rate."""
+    the output folder when there are some, else on this machine's earlier cells of the model on the
+    plan's tasks (bench.run.throughput), else with an assumed rate. Measured rates are kept per
+    resolved precision (bf16 and fp32 train at different speeds) with the model's overall rate as
+    the fallback."""
     from bench.components.models import get_model
-    from bench.spec.cell import Cell
+    from bench.fit.device import resolve_precision
+    from bench.run.throughput import machine_records
 
     sizes: dict[str, dict] = {}
-    measured: dict[str, list[float]] = {}
-    for rec in plan.records.values():
-        secs = (rec.get("timing") or {}).get("wall_seconds")
-        if rec.get("status") == "ok" and secs:
-            try:
-                w = _work(Cell.from_dict(rec["cell"]), sizes)
-            except Exception:  # noqa: BLE001 - an estimate is best effort
-                continue
-            acc = measured.setdefault(rec["cell"]["model"], [0.0, 0.0])
-            acc[0], acc[1] = acc[0] + secs, acc[1] + w
+    measured = _rates(plan.records.values(), sizes)
+    unmeasured = {c.model for c in plan.cells} - {m for m, _ in measured}
+    machine = _rates(machine_records(unmeasured, {c.task for c in plan.cells}), sizes) if unmeasured else {}
+    rates = {**machine, **measured}
     out: list[float | None] = []
     for cell in plan.cells:
         try:
@@ -31,16 +29,45 @@ def estimate(plan) -> tuple[list[float | None], str]:
         except Exception:  # noqa: BLE001 - e.g. a Hub task offline
             out.append(None)
             continue
-        if cell.model in measured:
-            secs, work = measured[cell.model]
-            out.append(w * secs / work)
+        rate = rates.get((cell.model, _precision(cell, resolve_precision))) or rates.get((cell.model, None))
+        if rate is not None:
+            out.append(w * rate[0] / rate[1])
         else:
             out.append(5.0 + w / DEFAULT_FLOPS if get_model(cell.model).kind == "hf" else 1.0 + w / 2000)
-    n = sum(len(v) > 0 for v in measured.values())
-    basis = (f"calibrated on this folder's records for {', '.join(sorted(measured))}; others assume "
-             f"{DEFAULT_FLOPS / 1e9:.0f} GFLOP/s" if n else
+    folder = sorted({m for m, _ in measured})
+    mine = sorted({m for m, _ in machine} - set(folder))
+    parts = ([f"calibrated on this folder's records for {', '.join(folder)}"] if folder else []) + (
+        [f"on this machine's earlier cells for {', '.join(mine)}"] if mine else [])
+    basis = ("; ".join(parts) + f"; others assume {DEFAULT_FLOPS / 1e9:.0f} GFLOP/s" if parts else
              f"assuming {DEFAULT_FLOPS / 1e9:.0f} GFLOP/s effective; later dry runs calibrate on finished cells")
     return out, basis
+
+
+def _precision(cell, resolve) -> str | None:
+    try:
+        return resolve(cell.train.precision)
+    except Exception:  # noqa: BLE001 - an estimate is best effort
+        return None
+
+
+def _rates(records, sizes: dict) -> dict[tuple[str, str | None], list[float]]:
+    """(model, resolved precision) and (model, None) -> [wall seconds, work] summed over ok records."""
+    from bench.spec.cell import Cell
+
+    rates: dict[tuple[str, str | None], list[float]] = {}
+    for rec in records:
+        secs = (rec.get("timing") or {}).get("wall_seconds")
+        if rec.get("status") != "ok" or not secs:
+            continue
+        try:
+            w = _work(Cell.from_dict(rec["cell"]), sizes)
+        except Exception:  # noqa: BLE001 - an estimate is best effort
+            continue
+        model = rec["cell"]["model"]
+        for key in {(model, rec.get("precision")), (model, None)}:
+            acc = rates.setdefault(key, [0.0, 0.0])
+            acc[0], acc[1] = acc[0] + secs, acc[1] + w
+    return rates
 
 
 def _work(cell, sizes: dict) -> float:

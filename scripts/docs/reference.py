@@ -77,7 +77,8 @@ REFERENCES = {
     "keras": Reference("docs/KERAS.md", (
         "bench report --results {R} --axis framework",
         "bench report --results {R} --axis framework --metric accuracy",
-        "bench compare framework=keras framework=hf --results {R}",
+        "bench compare --task bbc-news framework=keras framework=hf --results {R}",
+        "bench compare --task drugs-sentiment framework=keras framework=hf --results {R}",
         _columns("metrics.macro_f1", "metrics.accuracy", "timing.train_seconds", "timing.train_samples_per_s",
                  "timing.latency_p50_ms", "timing.wall_seconds", "cost.params_total"),
     )),
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("name", help=f"the reference: {', '.join(REFERENCES)}")
     ap.add_argument("--run", action="store_true", help="bench run the matrix first (into --results), timed")
-    ap.add_argument("--results", default=None, help="results folder (default results/reference-NAME)")
+    ap.add_argument("--results", default=None, help="results folder (default records/reference-NAME: the shipped records)")
     ap.add_argument("--matrix", default=None, help="matrix file (default matrices/reference-NAME.yaml)")
     ap.add_argument("--page", default=None, help="docs page holding the block (default: the reference's page)")
     ap.add_argument("--resamples", type=int, default=None, help="bootstrap resamples of bench report/compare")
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ref = REFERENCES[args.name]
     matrix = args.matrix or ref.matrix(args.name)
-    results = args.results or f"results/reference-{args.name}"
+    results = args.results or f"records/reference-{args.name}"
     matrix_path = Path(matrix) if Path(matrix).is_absolute() else ROOT / matrix
     if not matrix_path.is_file():
         print(f"error: no matrix file {matrix}", file=sys.stderr)
