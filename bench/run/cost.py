@@ -14,7 +14,6 @@ def estimate(plan) -> tuple[list[float | None], str]:
     resolved precision (bf16 and fp32 train at different speeds) with the model's overall rate as
     the fallback."""
     from bench.components.models import get_model
-    from bench.fit.device import resolve_precision
     from bench.run.throughput import machine_records
 
     sizes: dict[str, dict] = {}
@@ -23,13 +22,13 @@ def estimate(plan) -> tuple[list[float | None], str]:
     machine = _rates(machine_records(unmeasured, {c.task for c in plan.cells}), sizes) if unmeasured else {}
     rates = {**machine, **measured}
     out: list[float | None] = []
-    for cell in plan.cells:
+    for cell, precision in zip(plan.cells, plan.precisions, strict=True):  # precision: resolved at planning
         try:
             w = _work(cell, sizes)
         except Exception:  # noqa: BLE001 - e.g. a Hub task offline
             out.append(None)
             continue
-        rate = rates.get((cell.model, _precision(cell, resolve_precision))) or rates.get((cell.model, None))
+        rate = rates.get((cell.model, precision)) or rates.get((cell.model, None))
         if rate is not None:
             out.append(w * rate[0] / rate[1])
         else:
@@ -41,13 +40,6 @@ def estimate(plan) -> tuple[list[float | None], str]:
     basis = ("; ".join(parts) + f"; others assume {DEFAULT_FLOPS / 1e9:.0f} GFLOP/s" if parts else
              f"assuming {DEFAULT_FLOPS / 1e9:.0f} GFLOP/s effective; later dry runs calibrate on finished cells")
     return out, basis
-
-
-def _precision(cell, resolve) -> str | None:
-    try:
-        return resolve(cell.train.precision)
-    except Exception:  # noqa: BLE001 - an estimate is best effort
-        return None
 
 
 def _rates(records, sizes: dict) -> dict[tuple[str, str | None], list[float]]:
