@@ -130,3 +130,28 @@ def test_did_you_mean_and_row_numbers(tmp_path, csv_task, capsys):
     m = write(tmp_path / "m.yaml", "name: x\ntasks: [bbc-news]\nmodles: [tiny-bert]\n")
     code, _, err = bench(capsys, "run", "--matrix", m, "--dry-run")
     assert code == 2 and "unknown field 'modles'; did you mean 'models'?" in err and len(err.splitlines()) == 1
+
+
+def test_bf16_machine_plans_match_and_explicit_precision_reuses_auto(tmp_path, csv_task, capsys, monkeypatch):
+    """Where ``auto`` resolves to bf16 the records' configuration ids carry bf16: the report's planned
+    section still finds every planned cell, across runs with --precision and --only; a rerun with the
+    precision ``auto`` chose (the same computation) skips the cell instead of training it again."""
+    monkeypatch.setenv("BENCH_BF16", "1")  # auto resolves to bf16, as on an AVX-512-BF16 CPU
+    csv_task(balanced_rows(10, ("pos", "neg")), name="reviews", fname="reviews.csv")
+    m = write(tmp_path / "m.yaml", "name: m\ntasks: [reviews.yaml]\nmodels: [tiny-bert, tfidf-logreg]\n"
+              "max_length: [32]\nseeds: [0]\n" + BUDGET)
+    out = tmp_path / "res"
+
+    def run(*flags) -> dict[str, str]:
+        code, _, err = bench(capsys, "run", "--matrix", m, "--out", out, *flags)
+        assert code == 0, err
+        code, text, err = bench(capsys, "report", "--results", out, "--resamples", 20)
+        assert code == 0 and PLANNED not in text, err + text
+        return {p.name: p.read_text() for p in (out / "records").glob("*.json")}
+
+    first = run()
+    assert sorted(json.loads(t)["precision"] for t in first.values()) == ["bf16", "fp32"]  # TF-IDF: fp32
+    assert run("--precision", "bf16", "--only", "model=tiny-bert") == first  # auto's cell: skipped
+    after = run("--precision", "fp32")  # tiny-bert in fp32 is another computation
+    assert {k: after[k] for k in first} == first
+    assert sorted(json.loads(t)["precision"] for t in after.values() if "tiny-bert" in t) == ["bf16", "fp32"]

@@ -37,4 +37,6 @@ def test_one_seed_and_readings():
     assert one["seeds_needed"] is None and math.isnan(one["var_seed"]) and one["mde"] > 0
     assert reading(0.01, False, 0.08, 12, 3).startswith("no difference larger than 0.080")
     assert "12 seeds" in reading(0.01, False, 0.08, 12, 3)
+    assert "~12 seeds" in reading(0.01, False, 0.08, 12.0, 3)  # from a frame column: a float, printed whole
+    assert "not reachable" in reading(0.01, False, 0.08, float("nan"), 3)  # None in a frame column is NaN
     assert reading(0.2, True, 0.08, 2, 3).startswith("detected")

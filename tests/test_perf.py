@@ -121,8 +121,9 @@ def test_precision_is_in_the_cell_id_runtime_options_are_not(monkeypatch):
     assert cell_id(flip(BASE, group_by_length=False)) != cell_id(BASE)
     monkeypatch.setenv("BENCH_BF16", "1")  # auto resolves to bf16: same id as explicit bf16 ...
     auto_bf16 = cell_id(flip(BASE, precision="auto"))
-    monkeypatch.setenv("BENCH_BF16", "0")  # ... and to fp32
-    assert auto_bf16 != cell_id(flip(BASE, precision="auto"))
+    assert auto_bf16 == cell_id(flip(BASE, precision="bf16")) == bf16
+    monkeypatch.setenv("BENCH_BF16", "0")  # ... and to fp32: explicit fp32's id
+    assert auto_bf16 != cell_id(flip(BASE, precision="auto")) == fp32
     with runtime_env(BENCH_ATTN="eager", BENCH_COMPILE="1", BENCH_WEIGHT_CACHE="0"):
         assert cell_id(BASE) == fp32
 

@@ -187,3 +187,26 @@ def test_compare_selects_by_precision(tmp_path, capsys):
     assert "bf16" in text and "fp32" in text
     code, _, err = run(capsys, "compare", "--results", out, "model=m1,precison=bf16", "precision=fp32")
     assert code == 2 and "did you mean 'precision'" in err
+
+
+def test_compare_selects_by_group_by_length(tmp_path, capsys):
+    """Length-grouped batches make another configuration (the fast-path check): ``group_by_length=true``
+    selects it, and the other side narrows to the same precision."""
+    out = tmp_path / "res"
+    y = np.random.default_rng(2).integers(0, 3, 60)
+    for s in range(2):
+        plain = synth_record(seed=s, labels=y, proba=classifier(y, 0.8, 10 + s))
+        grouped = synth_record(seed=s, labels=y, proba=classifier(y, 0.6, 20 + s))
+        grouped["cell"]["train"]["group_by_length"] = True
+        grouped["cell_id"] = f"grp{s}{grouped['cell_id'][4:]}"
+        fp = synth_record(seed=s, labels=y, proba=classifier(y, 0.8, 30 + s))
+        fp["cell"]["train"]["precision"] = "fp32"
+        fp["cell_id"], fp["precision"] = f"fp32{s}{fp['cell_id'][5:]}", "fp32"
+        plain["precision"] = grouped["precision"] = "bf16"
+        for rec in (plain, grouped, fp):
+            write_record(out, rec)
+    code, text, err = run(capsys, "compare", "--results", out, "group_by_length=true", "group_by_length=false",
+                          "--resamples", 100)
+    assert code == 0, err
+    assert "group_by_length" in text or "grouped" in text
+    assert "fp32" not in text  # B narrowed to A's precision (bf16), not the fp32 configuration

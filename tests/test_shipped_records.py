@@ -31,14 +31,9 @@ from blocks import blocks  # noqa: E402
 
 READERS = {"report", "compare", "columns", "transfer", "race"}
 DEFAULT_JOB = "records/default"
-# Published before records were shipped with the repository; rerun by the command in their block.
-UNSHIPPED = {
-    "results/fastpath": "docs/PERFORMANCE.md fastpath-quality (its commands are in the page)",
-    "results/reference-methods": "docs/ADAPTATION.md reference-methods (python scripts/docs/reference.py methods --run)",
-    "records/reference-methods": "docs/ADAPTATION.md reference-methods (python scripts/docs/reference.py methods --run)",
-    "results/reference-imbalance": "docs/IMBALANCE.md reference-imbalance (python scripts/docs/reference.py imbalance --run)",
-    "records/reference-imbalance": "docs/IMBALANCE.md reference-imbalance (python scripts/docs/reference.py imbalance --run)",
-}
+# Published without shipped records, with why and how to rerun them (none today: every published block
+# reads a folder under records/).
+UNSHIPPED: dict[str, str] = {}
 
 
 def _block_lines(text: str) -> tuple[set[int], set[int]]:

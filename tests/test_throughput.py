@@ -67,3 +67,58 @@ def test_the_folders_own_records_come_first_and_the_switch_turns_it_off(tmp_path
     monkeypatch.setenv("BENCH_MACHINE_COST", "0")
     est, basis = estimate(_plan(m, tmp_path / "x"))
     assert "assuming" in basis and est != pytest.approx([7.0] * 4)
+
+
+def test_estimates_count_the_rows_a_strategy_trains_on(tmp_path, csv_task):
+    """Undersampling trains on fewer rows and oversampling on more: the estimate follows the rows."""
+    from bench.run.cost import estimate
+
+    rows = [(f"text number {i} about {'a' if i < 60 else 'b'}", "a" if i < 60 else "b") for i in range(72)]
+    task = csv_task(rows, name="skewed")
+    m = write(tmp_path / "m.yaml", f"name: rows\ntasks: [{task}]\nmodels: [tiny-bert]\nmax_length: [32]\n"
+                                   "imbalance: [none, undersample, oversample]\nseeds: [0]\n")
+    est, _ = estimate(_plan(m, tmp_path / "out"))
+    none, under, over = est
+    assert under < none < over
+
+
+def test_estimates_count_the_windows_a_context_policy_reads(tmp_path, csv_task):
+    """chunk with 2 windows reads up to twice head's tokens; random_window trains on one window."""
+    from bench.run.cost import estimate
+
+    task = csv_task(balanced_rows(20, labels=("a", "b")), name="win")
+    m = write(tmp_path / "m.yaml", f"name: win\ntasks: [{task}]\nmodels: [tiny-bert]\nmax_length: [32]\n"
+                                   "context: [head, 'chunk:max_windows=2', 'random_window:max_windows=2']\nseeds: [0]\n")
+    head, chunk, rand = estimate(_plan(m, tmp_path / "out"))[0]
+    assert head < rand < chunk
+
+
+def test_a_model_new_to_a_task_is_estimated_from_its_cells_on_other_tasks(tmp_path, csv_task, machine_cost):
+    from bench.run.cost import estimate
+    from bench.run.throughput import log_finished
+
+    old = csv_task(balanced_rows(16, labels=("a", "b")), name="old")
+    new = csv_task(balanced_rows(16, labels=("a", "b")), name="new", fname="new.csv")
+    m_old = write(tmp_path / "m_old.yaml", MATRIX.format(task=old))
+    m_new = write(tmp_path / "m_new.yaml", MATRIX.format(task=new))
+    for cell in _plan(m_old, tmp_path / "x").cells:  # history on the old task only: 7 s a cell
+        log_finished({"status": "ok", "cell": cell.to_dict(), "precision": None, "timing": {"wall_seconds": 7.0}})
+    est, basis = estimate(_plan(m_new, tmp_path / "y"))
+    assert "on this machine's earlier cells for tfidf-logreg" in basis
+    assert est == pytest.approx([7.0] * 4, rel=1e-6)  # same rows on both tasks: the same seconds
+
+
+def test_a_probe_never_calibrates_full_fine_tuning(tmp_path, csv_task, machine_cost):
+    """Rates are kept per kind of training: a probe on cached features costs nothing like its FLOPs say."""
+    from bench.run.cost import estimate
+    from bench.run.throughput import log_finished
+
+    task = csv_task(balanced_rows(16, labels=("a", "b")), name="kinds")
+    m = write(tmp_path / "m.yaml", f"name: kinds\ntasks: [{task}]\nmodels: [tiny-bert]\nmax_length: [32]\n"
+                                   "methods: [full, probe]\nseeds: [0]\n")
+    plan = _plan(m, tmp_path / "x")
+    for cell in plan.cells:  # history: full fine-tuning 7 s, the probe 0.1 s, same FLOP count
+        secs = 7.0 if cell.method == "full" else 0.1
+        log_finished({"status": "ok", "cell": cell.to_dict(), "precision": None, "timing": {"wall_seconds": secs}})
+    est = dict(zip((c.method for c in plan.cells), estimate(_plan(m, tmp_path / "y"))[0], strict=True))
+    assert est["full"] == pytest.approx(7.0, rel=1e-6) and est["probe"] == pytest.approx(0.1, rel=1e-6)

@@ -53,6 +53,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
     from bench.components.models import get_model
     from bench.report.advise import AdvicePlan, choose_axes, fit_budget
 
+    t0 = time.perf_counter()  # the answer page's wall time: the whole command, planning included
     check_race_args(args)
     if args.budget_minutes is not None and args.budget_minutes <= 0:
         raise ConfigError(f"--budget-minutes must be > 0 (got {args.budget_minutes})")
@@ -63,7 +64,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
     mpath = out / "advise-matrix.yaml"
     if mpath.exists() and not args.dry_run and not args.replan:  # resume: the plan made the first time
         print(f"resuming the plan of {mpath} (--replan plans again from the data card and the budget)")
-        return _run(_saved_plan(mpath, args), args, out, mpath)
+        return _run(_saved_plan(mpath, args), args, out, mpath, t0)
     ratio, share, n_train, n_classes = card_facts(args.task, models[0], args.max_length)
     plan = choose_axes(AdvicePlan(args.task, models, args.max_length), ratio, share,
                        get_model(models[0]).kind != "classical")
@@ -80,7 +81,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     mpath.write_text(text)
-    return _run(plan, args, out, mpath)
+    return _run(plan, args, out, mpath, t0)
 
 
 def _saved_plan(mpath: Path, args: argparse.Namespace):
@@ -97,7 +98,7 @@ def _saved_plan(mpath: Path, args: argparse.Namespace):
                       cuts=[c for n in notes if n.startswith("budget cuts: ") for c in n[13:].split("; ") if c != "none"])
 
 
-def _run(plan, args: argparse.Namespace, out: Path, mpath: Path) -> int:
+def _run(plan, args: argparse.Namespace, out: Path, mpath: Path, t0: float) -> int:
     from bench.cli.race_run import run_race
     from bench.report.advise_page import write_answer
     from bench.run.plan import plan_matrix
@@ -106,8 +107,10 @@ def _run(plan, args: argparse.Namespace, out: Path, mpath: Path) -> int:
     from bench.spec.matrix import load_matrix
 
     quiet()
-    t0 = time.perf_counter()
-    mplan = plan_matrix(load_matrix(mpath), out)
+    spec = load_matrix(mpath)
+    mplan = plan_matrix(spec, out)
+    cells = spec.expand()
+    axes = [a for a in ("imbalance", "context", "method", "model") if len({getattr(c, a) for c in cells}) > 1]
     args.retry_failed, args.metric = False, None
     code, race_text = run_race(mplan, args, MatrixProgress)
     print("\n".join(race_text))
@@ -115,7 +118,8 @@ def _run(plan, args: argparse.Namespace, out: Path, mpath: Path) -> int:
     commands = [f"bench advise --task {args.task}{budget} --models {args.models} --out {out}   # resume / reproduce",
                 f"bench run --matrix {mpath} --out {out} --race --min-seeds {args.min_seeds}   # the same race",
                 f"bench race --results {out} --matrix {mpath}   # replay the race over the records",
-                f"bench report --results {out} --axis imbalance   # an axis view (also context, method, model)",
+                f"bench report --results {out} --axis {axes[0]}   # an axis view"
+                + (f" (also {', '.join(axes[1:])})" if axes[1:] else ""),
                 f"# more seeds: set seeds: [0, 1, 2, 3, 4] in {mpath}, then rerun the bench run line"]
     page = write_answer(out, plan, commands, time.perf_counter() - t0, args.budget_minutes)
     print(f"answer: {page} and {page.with_suffix('.html')}")

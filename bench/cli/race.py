@@ -33,8 +33,9 @@ def matrix_records(results: str, spec) -> list[dict]:
     """The ok records under ``results`` of the matrix's configurations (by configuration id)."""
     from bench.record.frame import config_id
     from bench.record.io import iter_records
+    from bench.run.plan import expand_planned
 
-    wanted = {config_id(c.to_dict()) for c in spec.expand()}
+    wanted = {config_id(p.cell.to_dict()) for p in expand_planned(spec)}  # as planned: recipe filled in
     recs = [r for r in iter_records(results, "records to replay")
             if r.get("status") == "ok" and config_id(r["cell"]) in wanted]
     if not recs:

@@ -236,7 +236,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     report_to_from_args(args, spec)
     finish = finish_from_args(args, spec, experiment=spec.name)
     plan = plan_matrix(spec, args.out, only=args.only)
-    plan.overrides = overrides  # named in every record's matrix section: the report plans the same cells
+    # named in every record's matrix section (with --only): the report plans the same cells
+    plan.overrides = {**overrides, **({"only": args.only} if args.only else {})}
     if args.dry_run:
         estimates, basis = estimate(plan)
         print_dry_run(plan, estimates, basis, args.retry_failed)

@@ -99,7 +99,11 @@ def frame_of(records: list[dict], source: str | Path = "records"):
             "adapt": label(cell.get("adapt", "none"), cell.get("adapt_params") or {}),
             "max_length": cell["max_length"], "framework": cell.get("framework", "hf"), "seed": cell["seed"],
             "config_id": config_id(cell), "config": config_label(cell), "precision": rec.get("precision"),
+            "group_by_length": "true" if train.get("group_by_length") else "false",  # as a selector reads it
             "config_any_precision": config_id({**cell, "train": train}),
+            "config_as_planned": config_id(rec["cell"]),  # precision as requested (auto): the id a race keys on
+            # precision as it ran, written out: the id of the same cell planned with that precision explicitly
+            "config_resolved": config_id({**cell, "train": {**train, "precision": rec.get("precision") or "auto"}}),
             "task_version": (rec.get("task") or {}).get("version"),
             "error": (rec.get("error") or {}).get("message"),
         }

@@ -16,8 +16,10 @@ from bench.report.race_report import read_race
 AXES = ("imbalance", "context", "method", "model")
 
 
-def _f(v, sign: bool = False) -> str:
-    return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else (f"{v:+.4f}" if sign else f"{v:.4f}")
+def _f(v, sign: bool = False, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
 
 
 def _tie_group(race: dict, axis: str, labels: dict) -> list[str]:
@@ -43,19 +45,22 @@ def recommendations(res, race: dict, metric: str, resamples: int = 1000) -> tupl
         if not len(per):
             continue
         ties = _tie_group(race, axis, labels)
-        best = per.loc[(per["mean_value"] * view.direction).idxmax()]
+        best = per.loc[(per["mean_value"] * view.direction).idxmax()]  # the best value other than the reference
         ref_mean = float(per["mean_reference"].iloc[0])
-        if best["mean_value"] * view.direction <= ref_mean * view.direction:
-            rows.append([axis, f"{view.reference} (the reference)", _f(ref_mean), "—", "—", "—", "; ".join(ties) or "—",
-                         "; ".join(dict.fromkeys(f"{r.value}: {reading(r.diff, r.outcome != 'tie', r.mde, r.seeds_needed, int(r.n_seeds))}"
-                                                 for r in per.itertuples()))])
-            continue
-        rows.append([axis, str(best["value"]), _f(best["mean_value"]), _f(best["diff"], True),
+        # a value is recommended over the reference only when it wins after Holm; otherwise the reference
+        # stays. The row always shows the best other value's evidence against the reference.
+        wins = best["outcome"] == "win" and best["mean_value"] * view.direction > ref_mean * view.direction
+        pick, score = (str(best["value"]), best["mean_value"]) if wins else (f"{view.reference} (the reference)", ref_mean)
+        if best["mean_value"] * view.direction <= ref_mean * view.direction:  # the reference is best: every value's MDE
+            mde = "; ".join(dict.fromkeys(f"{r.value}: {reading(r.diff, r.outcome != 'tie', r.mde, r.seeds_needed, int(r.n_seeds))}"
+                                          for r in per.itertuples()))
+        else:
+            mde = reading(best["diff"], best["outcome"] != "tie", best["mde"], best["seeds_needed"], int(best["n_seeds"]))
+        rows.append([axis, pick, _f(score), str(best["value"]), _f(best["mean_value"]), _f(best["diff"], True),
                      f"[{_f(best['ci_low'], True)}, {_f(best['ci_high'], True)}]", _f(best["p_value"]),
-                     "; ".join(ties) or "—", reading(best["diff"], best["outcome"] != "tie", best["mde"],
-                                                     best["seeds_needed"], int(best["n_seeds"]))])
-    head = ["axis", "recommended", metric, "Δ vs reference", "95% CI", "p", "tie group (race winners)",
-            "minimum detectable effect"]
+                     _f(best.get("p_adjusted")), "; ".join(ties) or "—", mde])
+    head = ["axis", "recommended", metric, "best other value", f"its {metric}", "Δ (it − reference)", "95% CI", "p",
+            "p Holm", "tie group (race winners)", "minimum detectable effect"]
     return head, rows, views
 
 
@@ -66,8 +71,8 @@ def cost_rows(res, metric: str) -> tuple[list, list]:
         return float(g[col].mean()) if col in g and g[col].notna().any() else None
 
     for cfg, g in ok.groupby("config"):
-        out.append([cfg, str(len(g)), _f(m(g, f"metrics.{metric}")), _f(m(g, "timing.train_seconds")),
-                    _f(m(g, "timing.train_samples_per_s")), _f(m(g, "timing.latency_p50_ms"))])
+        out.append([cfg, str(len(g)), _f(m(g, f"metrics.{metric}")), _f(m(g, "timing.train_seconds"), digits=1),
+                    _f(m(g, "timing.train_samples_per_s"), digits=1), _f(m(g, "timing.latency_p50_ms"), digits=1)])
     out.sort(key=lambda r: -float(r[2]) if r[2] != "—" else 0)
     return ["configuration", "seeds run", metric, "train s", "train samples/s", "latency p50 ms"], out
 
@@ -89,7 +94,7 @@ def write_answer(out: Path, plan, commands: list[str], wall_s: float | None, bud
     race = read_race(out) or {}
     res = load_record_set(out)
     if race.get("labels"):  # this plan's configurations only (an earlier plan may share the folder)
-        keep = res.frame["config_id"].isin(list(race["labels"]))
+        keep = res.frame["config_as_planned"].isin(list(race["labels"]))  # race ids: precision as planned
         res = replace(res, frame=res.frame[keep].reset_index(drop=True))
     metric = race.get("metric") or res.main_metric()
     head, rows, views = recommendations(res, race, metric)
@@ -107,12 +112,16 @@ def write_answer(out: Path, plan, commands: list[str], wall_s: float | None, bud
     facts = [f"Task {plan.task}; metric {metric}; models {', '.join(plan.models)}; max length {plan.max_length}.",
              *plan.reasons, budget,
              f"Ran {runs} of {planned} planned cells (racing at alpha {race.get('alpha')}, from {race.get('min_seeds')} "
-             f"seeds, docs/RACING.md)" + (f" in {wall_s / 60:.1f} min" if wall_s else "") + "."]
+             f"seeds, docs/RACING.md)" + (f" in {wall_s / 60:.1f} min" if wall_s else "")
+             + (f" ({wall_s / 60 / budget_min:.2f}x the budget)" if wall_s and budget_min else "") + "."]
     sections: list[tuple] = [("h1", f"What works on {plan.task}?"), ("ul", [f for f in facts if f])]
     sections += [("h2", "Forest plots")] + [("img", a, src) for a, src in imgs]
     sections += [("h2", "Recommendation per axis"), ("table", head, rows),
                  ("p", "Tie group: the configurations of that axis the race could not separate from the best. "
-                       "Δ, CI and p: paired bootstrap over test documents and seeds against the axis's reference.")]
+                       "Best other value: the axis's best value besides the reference; Δ, CI and p: paired "
+                       "bootstrap over test documents and seeds of it against the reference; p Holm: adjusted over "
+                       "the axis's values (a value is recommended over the reference only when it is below alpha). "
+                       "Train samples/s of a probe: its head's fit over features computed once.")]
     sections += [("h2", "Eliminated by the race"), ("table", *eliminated_rows(race))]
     sections += [("h2", "Cost"), ("table", *cost_rows(res, metric))]
     sections += [("h2", "Reproduce or extend"), ("code", commands)]

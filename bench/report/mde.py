@@ -86,7 +86,9 @@ def reading(diff: float, significant: bool, mde: float, seeds: int | None, n_see
         return "no MDE (predictions missing)"
     if significant:
         return f"detected (MDE {mde:.3f} at {n_seeds} seeds)"
-    more = (f"; a true difference of {abs(diff):.3f} would need ~{seeds} seeds" if seeds and seeds > n_seeds
+    if seeds is not None and (isinstance(seeds, float) and math.isnan(seeds)):
+        seeds = None  # a frame column turns None into NaN
+    more = (f"; a true difference of {abs(diff):.3f} would need ~{int(seeds)} seeds" if seeds and seeds > n_seeds
             else "; a difference of this size is not reachable by more seeds on these test documents" if seeds is None
             and diff else "")
     return f"no difference larger than {mde:.3f} (80% power at {n_seeds} seeds){more}"

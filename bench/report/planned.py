@@ -28,7 +28,13 @@ class Planned:
 
     def missing(self, res: RecordSet) -> pd.DataFrame:
         """Planned cells with no record at all (failed records are failed, not missing)."""
-        have = set(zip(res.frame["config_id"], res.frame["seed"], strict=True))
+        # a planned cell's id carries the precision as requested: "auto" matches a record's id as planned
+        # (whatever auto resolved to on the machine that ran it), an explicit one the record's id with the
+        # precision it ran in (one computation: a rerun with that precision skips the cell)
+        have = set()
+        for col in ("config_id", "config_as_planned", "config_resolved"):
+            if col in res.frame:
+                have |= set(zip(res.frame[col], res.frame["seed"], strict=True))
         have |= raced_away(res.folder)  # a race's eliminated / settled cells were planned, not run: not missing
         keep = [(c, s) not in have for c, s in zip(self.frame["config_id"], self.frame["seed"], strict=True)]
         return self.frame[keep][["task", "config", "seed", "config_id"]].reset_index(drop=True)
@@ -50,8 +56,17 @@ def planned_from(path: str | Path, overrides: dict | None = None) -> Planned:
     from bench.spec.matrix_overrides import with_overrides
     from bench.spec.task import get_task
 
+    overrides = dict(overrides or {})
+    only = overrides.pop("only", None)  # the run's --only: the cells it left out were not planned
     spec = with_overrides(load_matrix(path), overrides)
-    cells = [p.cell for p in expand_planned(spec)]
+    planned = expand_planned(spec)
+    if only:
+        from bench.components import axis_types
+        from bench.spec.matrix import only_filter, select
+
+        keep = select([p.cell for p in planned], [p.cell_id for p in planned], only_filter(only), axis_types())
+        planned = [planned[i] for i in keep]
+    cells = [p.cell for p in planned]
     names = {t: get_task(t).name for t in {c.task for c in cells}}  # a task file is labelled by its name
     frame = frame_of([{"cell_id": f"planned-{i}", "status": "planned", "cell": c.to_dict(),
                        "task": {"name": names[c.task]}} for i, c in enumerate(cells)], path)

@@ -8,11 +8,12 @@ from bench.errors import ConfigError
 from bench.registry import suggest
 from bench.report.aggregate import DIMS, GROUP_COLUMNS, RecordSet
 
-SELECT_COLUMNS = (*GROUP_COLUMNS, "precision")  # precision: the resolved one (bf16 / fp32) the record trained in
+# precision: the resolved one (bf16 / fp32) the record trained in; group_by_length: true / false (batches)
+SELECT_COLUMNS = (*GROUP_COLUMNS, "precision", "group_by_length")
 
 
 def parse_selector(text: str) -> dict[str, str]:
-    """``k=v,k=v`` (k in the grouping columns or ``precision``) or a configuration id (prefix)."""
+    """``k=v,k=v`` (k in the grouping columns, ``precision`` or ``group_by_length``) or a configuration id (prefix)."""
     if "=" not in text:
         return {"config_id": text.strip()}
     out = {}
@@ -50,7 +51,7 @@ def select_config(res: RecordSet, text: str, task: str | None = None, base: pd.S
     found = frame[_matches(frame, sel)]
     if len(found) > 1 and base is not None:
         same = found
-        for d in (*DIMS, "precision"):
+        for d in (*DIMS, "precision", "group_by_length"):
             if d not in sel and d in same:
                 same = same[same[d].map(_text) == _text(base.get(d))]
         found = same if len(same) else found
@@ -62,4 +63,5 @@ def select_config(res: RecordSet, text: str, task: str | None = None, base: pd.S
     names = "; ".join(f"{r.task} · {r.config}" for r in found.head(4).itertuples())
     more = f" and {len(found) - 4} more" if len(found) > 4 else ""
     raise ConfigError(f"selector {text!r} matches {len(found)} configurations{where}: {names}{more}; "
-                      f"name more columns (task=, model=, method=, imbalance=, context=, max_length=, precision=)")
+                      f"name more columns (task=, model=, method=, imbalance=, context=, max_length=, precision=, "
+                      f"group_by_length=)")

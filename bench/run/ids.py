@@ -24,12 +24,17 @@ class PlannedCell:
 
 def resolved(cell: Cell, precision: str | None = None) -> dict[str, Any]:
     """The cell plus what its names stand for: task spec (version, source), the task's data
-    fingerprint (cached per task, see bench.data.fingerprint), model identity and precision."""
+    fingerprint (cached per task, see bench.data.fingerprint), model identity and the precision that
+    runs (the requested one, ``auto`` or explicit, is not part of the identity)."""
     from bench.components.models import get_model
     from bench.data.fingerprint import task_identity
 
+    data = cell.to_dict()
+    # the precision that runs is the identity, not how it was asked for: an explicit bf16 and an "auto"
+    # that resolved to bf16 are one computation, one id (a rerun with --precision bf16 skips them)
+    data["train"] = {**data["train"], "precision": "auto"}
     return {
-        "cell": cell.to_dict(),
+        "cell": data,
         "task": task_identity(cell.task),
         "model": get_model(cell.model).identity(),
         "precision": precision or resolve(cell),

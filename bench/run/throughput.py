@@ -62,14 +62,17 @@ def log_finished(rec: Mapping[str, Any]) -> None:
 
 def machine_records(models: set[str], tasks: set[str]) -> list[dict]:
     """This machine's finished cells of these models on these tasks (the most recent KEEP per model),
-    shaped like records for bench.run.cost: ``{"status", "cell", "precision", "timing"}``."""
+    shaped like records for bench.run.cost: ``{"status", "cell", "precision", "timing"}``. A model
+    with no cell on these tasks is estimated from its cells on other tasks (the cost model counts each
+    cell's work, so seconds per unit of work carry over between tasks)."""
     if not enabled():
         return []
     try:
         lines = log_path().read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
-    per_model: dict[str, list[dict]] = {}
+    same: dict[str, list[dict]] = {}
+    other: dict[str, list[dict]] = {}
     for line in reversed(lines):
         try:
             entry = json.loads(line)
@@ -77,7 +80,8 @@ def machine_records(models: set[str], tasks: set[str]) -> list[dict]:
             model, task = cell["model"], cell["task"]
         except (ValueError, KeyError, TypeError):
             continue
-        if model in models and task in tasks and len(per_model.setdefault(model, [])) < KEEP:
-            per_model[model].append({"status": "ok", "cell": cell, "precision": entry.get("precision"),
-                                     "timing": {"wall_seconds": entry.get("wall_seconds")}})
-    return [r for recs in per_model.values() for r in recs]
+        found = same if task in tasks else other
+        if model in models and len(found.setdefault(model, [])) < KEEP:
+            found[model].append({"status": "ok", "cell": cell, "precision": entry.get("precision"),
+                                 "timing": {"wall_seconds": entry.get("wall_seconds")}})
+    return [r for m in models for r in (same.get(m) or other.get(m) or [])]

@@ -225,6 +225,19 @@ def score(data: TaskData, strategy, fit: FitResult) -> Scored:
 _EMIT: Callable[[str, str], None] | None = None  # (cell_id, phase) -> None, set per worker process
 
 
+def _ray_node() -> dict:
+    """{"ray_node": id} inside a Ray task (a cluster has several nodes per host), else {}."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return {}
+    try:
+        return {"ray_node": ray.get_runtime_context().get_node_id()}
+    except Exception:  # noqa: BLE001 - where it ran is provenance, never a reason to fail the cell
+        return {}
+
+
 def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str, matrix: dict | None = None) -> dict:
     """Run one cell under its lock and write its record. Never raises for a failing cell.
 
@@ -257,7 +270,7 @@ def execute(cell_dict: dict, cid: str, out: str, expect: str, precision: str, ma
             _free_memory()
         finally:
             listen(None)
-        rec["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}  # where the cell ran
+        rec["worker"] = {"host": socket.gethostname(), "pid": os.getpid(), **_ray_node()}  # where the cell ran
         if matrix:
             rec["matrix"] = matrix  # the report tells planned-but-missing cells from excluded ones by it
         write_record(out, rec)

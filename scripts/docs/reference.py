@@ -1,4 +1,4 @@
-"""Reference results (issue 17): run one reference matrix and write its results page's generated block.
+"""Reference results: run one reference matrix and write its results page's generated block.
 
     python scripts/docs/reference.py NAME --run     # bench run the matrix, then write the block
     python scripts/docs/reference.py NAME           # write the block from the records already there
@@ -54,6 +54,10 @@ REFERENCES = {
         *(f"bench report --results {{R}} --axis imbalance --metric {m}"
           for m in ("minority_recall", "minority_f1", "balanced_accuracy", "ece")),
         "bench report --results {R} --axis model --reference tfidf-logreg",
+        # undersample / ensemble train more epochs than `none` (equal steps): the axis view lists them
+        # unmatched, bench compare pairs them over the same test documents and seeds all the same
+        "bench compare imbalance=undersample imbalance=none --results {R}",
+        "bench compare imbalance=ensemble imbalance=none --results {R}",
         _columns("metrics.macro_f1", "metrics.minority_recall", "metrics.minority_f1", "metrics.balanced_accuracy",
                  "metrics.ece", "timing.train_seconds", "timing.wall_seconds"),
     )),

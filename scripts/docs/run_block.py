@@ -117,14 +117,20 @@ def _main(argv: list[str] | None) -> int:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
     loads, shown, took = [], [], []
+    def timed(cmd: str, t0: float) -> None:  # commands of 3 s or more (not e.g. an rm or a cat)
+        if time.monotonic() - t0 >= 3:
+            took.append(f"`{cmd}` {(time.monotonic() - t0) / 60:.1f} min")
+
     for cmd in args.run:
         loads.append(wait_idle(args.max_load, args.wait))
         t0 = time.monotonic()
         execute(cmd, env, ok=(0,))  # run: 1 = e.g. failed cells of bench run
-        took.append(f"`{cmd}` {(time.monotonic() - t0) / 60:.1f} min")
+        timed(cmd, t0)
     for cmd in args.show:
         loads.append(wait_idle(args.max_load, args.wait))
+        t0 = time.monotonic()
         shown += [f"$ {cmd}", execute(cmd, env).rstrip()]
+        timed(cmd, t0)
     header = [
         inputs_line(args.inputs),
         f"Commands: {'; '.join(f'`{c}`' for c in [*args.run, *args.show])}  ",
