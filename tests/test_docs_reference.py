@@ -102,7 +102,7 @@ def test_columns_refuse_unknown_fields(two_seeds, capsys):
 TINY = """name: tiny-reference
 tasks: [drugs-sentiment]
 models: [tiny-bert]
-imbalance: [none, class_weight]
+imbalance: [none, class_weight, undersample, ensemble]
 max_length: [32]
 seeds: [0]
 train: {epochs: 1, batch_size: 16, latency_docs: 2}
