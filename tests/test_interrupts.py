@@ -90,6 +90,8 @@ def test_sigint_then_sigterm_mid_matrix_then_rerun(tmp_path, task):  # noqa: F81
     assert not _locks(out)
 
 
+@pytest.mark.slow  # three runs of two worker processes: ~30 s; in the default set a process run stopped through its
+# workers (test_a_worker_stopped_by_sigterm_stops_the_run) and a sequential run stopped twice stay
 def test_process_executor_workers_are_stopped(tmp_path, task):  # noqa: F811
     """Ctrl-C in a terminal (SIGINT to the whole process group), then SIGTERM to the driver only."""
     m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
@@ -156,7 +158,9 @@ def test_single_cell_run_is_stopped_without_a_record(tmp_path, task, sig):  # no
 @pytest.mark.xdist_group("ray")
 def test_ray_tasks_are_cancelled(tmp_path, task):  # noqa: F811
     """SIGTERM to the driver of a Ray run (a local instance): the running tasks are cancelled
-    (their locks released, no record), the instance is shut down, the rerun finishes."""
+    (their locks released, no record), the instance is shut down, the rerun finishes (with the
+    process executor: what is checked is what the cancelled run left in the folder; a Ray run's
+    resume is tests/test_ray.py's)."""
     pytest.importorskip("ray")
     m, out = matrix(tmp_path, task, TINY), tmp_path / "out"
     args = ["--matrix", m, "--out", str(out), "--executor", "ray", "--workers", "2"]
@@ -167,7 +171,7 @@ def test_ray_tasks_are_cancelled(tmp_path, task):  # noqa: F811
     before = _stopped_cleanly(proc, out, signal.SIGTERM, {})
     time.sleep(1.0)
     assert not [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-    proc = _bench(args)
+    proc = _bench(args[:4] + ["--executor", "process", "--workers", "2"])
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr[-3000:]
     final = records(out)
@@ -175,7 +179,7 @@ def test_ray_tasks_are_cancelled(tmp_path, task):  # noqa: F811
     assert all(final[k] == before[k] for k in before)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: the retry path, ~20 s
 def test_a_worker_killed_for_memory_is_still_a_crash_not_an_interrupt(tmp_path, task, workers):  # noqa: F811
     """SIGKILL (what the OOM killer sends) to one worker: the crash path, not a stop; the matrix
     goes on. With two cells in flight the pool took both down and each is retried once; if the

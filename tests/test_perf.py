@@ -47,6 +47,9 @@ def flip(cell: Cell, **train) -> Cell:
 def test_bf16_autocast_keeps_predictions(base):
     p, rec = run(flip(BASE, precision="bf16"))
     assert rec["cost"]["device"]["bf16"] is True and base[1]["cost"]["device"]["bf16"] is False
+    # bf16 on a CPU trains with eager attention and predicts with SDPA (bench.fit.attention); fp32 keeps the default
+    assert (rec["cost"]["attention"]["train"], rec["cost"]["attention"]["predict"]) == ("bench_eager", "sdpa")
+    assert base[1]["cost"]["attention"]["train"] == "default"
     assert_same_predictions(p, base[0], atol=0.02)
 
 

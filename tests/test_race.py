@@ -50,6 +50,7 @@ def test_replay_keeps_equal_configurations_and_runs_every_seed():
     assert not race.eliminated and all(v == [0, 1, 2] for v in race.ran.values())
 
 
+@pytest.mark.slow  # >= 1,000 simulated races per scenario: ~25 s on 2 cores, cannot get cheaper without fewer races
 def test_simulated_error_rates():
     """>= 1,000 races: a truly-best configuration (two truly equal ones share first place) is eliminated
     in at most alpha of them; one worse by 0.3 accuracy is eliminated in most, mostly after the first seed."""

@@ -22,11 +22,13 @@ from bench.spec.cell import PRECISIONS
 
 def add_speed_args(p) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default=None,
-                   help="auto (default: bf16 on CUDA with bf16, else fp32), fp32 or bf16 (CPU bf16: opt in); in the cell")
+                   help="auto (default: bf16 on CUDA with bf16; on a CPU what its calibration measured faster, "
+                        "see bench ls machine), fp32 or bf16; in the cell")
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None,
                    help="batches of similar lengths (default off; in the cell; refused with balanced_sampler, "
                         "random_window, length_schedule, the probe and TF-IDF)")
-    p.add_argument("--attn", choices=ATTN, default=None, help="attention kernel (runtime: BENCH_ATTN; not in the cell)")
+    p.add_argument("--attn", choices=ATTN, default=None, help="attention kernel (runtime: BENCH_ATTN; not in the cell; auto: SDPA, but eager "
+                   "attention while training in bf16 on a CPU: bench.fit.attention)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the model (runtime: BENCH_COMPILE; pays on long runs only)")
 

@@ -28,7 +28,8 @@ from bench.hashing import json_hash
 from bench.store import cache_dir, write_atomic
 
 BF16_MIN_SPEEDUP = 1.25  # bf16 must be this much faster end to end (a training step) to be chosen
-FORMAT = 1  # bump when what is measured changes: old cache files are then measured again
+FORMAT = 2  # bump when what is measured changes: old cache files are then measured again
+# 2: each precision's training step runs the attention kernel bench trains with in it (bench.fit.attention)
 
 Timings = dict[str, float]  # matmul_fp32_s, matmul_bf16_s, step_fp32_s, step_bf16_s
 _MEMO: dict[Path, dict[str, Any]] = {}  # this process's measurements (when the cache cannot be written)
@@ -115,7 +116,8 @@ def calibration(measure: Callable[[], Timings] | None = None, native_bf16: bool 
 def measure_cpu(repeats: int = 3) -> Timings:
     """Median seconds of a 1024x1024 matmul and of one forward + backward step of a small
     BERT-shaped classifier (2 layers, hidden 384, 12 heads: MiniLM's layer shape; batch 8 x 64
-    tokens), at fp32 and under bf16 autocast; one warm-up of each first. A few seconds."""
+    tokens), at fp32 and under bf16 autocast, each step with the attention kernel training uses in
+    that precision (bench.fit.attention); one warm-up of each first. A few seconds."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -135,8 +137,18 @@ def measure_cpu(repeats: int = 3) -> Timings:
         model(input_ids=ids, labels=labels).loss.backward()
         model.zero_grad(set_to_none=True)
 
+    from types import SimpleNamespace
+
+    from bench.fit.attention import plan, register
+    from bench.fit.options import RuntimeOptions
+
     out: Timings = {}
+    library_default = model.config._attn_implementation
+    register()
     for prec in ("fp32", "bf16"):
+        cpu = SimpleNamespace(kind="cpu", bf16=prec == "bf16")  # (bench.fit.device imports this module)
+        kernel = plan(model, cpu, RuntimeOptions())["train"]  # what training runs
+        model.config._attn_implementation = library_default if kernel == "default" else kernel
         ctx = torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16")
         for name, fn in (("matmul", matmul), ("step", step)):
             with ctx:

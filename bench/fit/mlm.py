@@ -105,6 +105,7 @@ def train_mlm(mspec: ModelSpec, texts: list[str], adaptation: Tapt, seed: int, m
     from transformers import AutoModel, DataCollatorForLanguageModeling, Trainer, TrainingArguments, set_seed
     from transformers.trainer_callback import PrinterCallback
 
+    from bench.fit import attention
     from bench.fit.device import pick_device
 
     device = pick_device()
@@ -115,6 +116,7 @@ def train_mlm(mspec: ModelSpec, texts: list[str], adaptation: Tapt, seed: int, m
     set_seed(seed)
     model: Any = load_mlm(mspec, len(tokenizer))
     probe_set = [dataset[i] for i in np.random.default_rng(seed).permutation(len(dataset))[:128]]
+    kernels = attention.apply(model, device)  # eager while training on a bf16 CPU (bench.fit.attention)
     before = mlm_loss(model.to(device.torch), probe_set, collator, seed)
     with tempfile.TemporaryDirectory(prefix="bench-mlm-") as tmp:
         args = TrainingArguments(
@@ -147,6 +149,7 @@ def train_mlm(mspec: ModelSpec, texts: list[str], adaptation: Tapt, seed: int, m
         "loss_curve": [h["loss"] for h in history if "loss" in h],
         "mlm_loss_before": before, "mlm_loss_after": after,
         "cost": {"seconds": seconds, "tokens_seen_estimate": int(seen_tokens),
-                 "flops_estimate": int(6 * non_embed * seen_tokens), "device": device.describe()},
+                 "flops_estimate": int(6 * non_embed * seen_tokens), "device": device.describe(),
+                 "attention": kernels},
         "base_weights_not_adapted": sorted(missing),
     }

@@ -6,7 +6,8 @@ within float noise are runtime settings read from the environment, because a CLI
 reach a matrix worker (a spawned process, a Ray task) except through the environment it
 inherits; ``bench run --attn/--compile`` set them for the workers. They stay out of the cell id.
 
-- ``BENCH_ATTN=auto|sdpa|eager`` -- attention kernel (``--attn``; auto = the library's default);
+- ``BENCH_ATTN=auto|sdpa|eager`` -- attention kernel (``--attn``; auto = the library's default,
+  except while training in bf16 on a CPU: bench.fit.attention);
 - ``BENCH_COMPILE=1`` -- ``torch.compile`` the model inside the Trainer (``--compile``);
 - ``BENCH_WEIGHT_CACHE=0`` -- load pretrained weights from disk for every cell instead of once
   per worker (a debugging switch: same model either way);

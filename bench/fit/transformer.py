@@ -19,6 +19,7 @@ from bench.components.context import Windows
 from bench.components.models import max_positions
 from bench.data.prepare import Split, TaskData
 from bench.errors import ConfigError
+from bench.fit import attention
 from bench.fit.base import Clock, FitJob, FitResult, fit_members, val_score
 from bench.fit.device import Device, pick_device
 from bench.fit.loading import classifier
@@ -86,15 +87,15 @@ def fit_transformer(job: FitJob) -> FitResult:
     timing: dict = {"tokenize_seconds": tokenize_seconds, "train_seconds": 0.0, "train_eval_seconds": 0.0,
                     "train_samples": 0, "train_real_tokens": 0, "train_tokens": 0, "eval_seconds": 0.0,
                     "phases": clock.phases}
-    last: dict = {}
+    last: dict = {}  # the last member's model, its training context and attention kernels (bench.fit.attention)
 
     def fit_one(m, seed, resampling):
         clock.lap("other")
         set_seed(seed)
         model = _for_policy(method.prepare(classifier(mspec, data.label_names, len(tokenizer), opts)), job)
+        last["attention"] = attention.apply(model, device, opts)  # kernel per train/eval mode
         clock.lap("model_load")
-        limit = max_positions(model.config)
-        if cell.max_length > limit:
+        if cell.max_length > (limit := max_positions(model.config)):
             raise ConfigError(f"max_length {cell.max_length} is above model {mspec.name!r}'s limit of {limit} tokens")
         train_docs = [tok["train"][i] for i in resampling.indices]
         train_w = policy.encode(train_docs, cell.max_length, tokenizer, train=True, seed=seed)
@@ -130,7 +131,7 @@ def fit_transformer(job: FitJob) -> FitResult:
     val_logits, test_logits, recorded = members.combine(job.strategy)
     return FitResult(val_logits, test_logits, timing, resampling=members.records[0]["plan"],
                      context={"test": test_w.stats(), "validation": val_w.stats(), "train": last["train_context"]},
-                     cost=_cost(model, device, opts, timing, test_w), precision="bf16" if device.bf16 else "fp32",
+                     cost={**_cost(model, device, opts, timing, test_w), "attention": last["attention"]}, precision="bf16" if device.bf16 else "fp32",
                      members=recorded, member_test_logits=members.test_logits)
 
 

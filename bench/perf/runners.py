@@ -104,6 +104,7 @@ def run_bare(cell: Cell, data) -> Measure:
 
     from bench.components.context import CONTEXT
     from bench.components.models import get_model
+    from bench.fit import attention
     from bench.fit.device import pick_device
     from bench.fit.loading import classifier
     from bench.fit.tokens import tokenize_cached, tokenizer_for
@@ -124,6 +125,7 @@ def run_bare(cell: Cell, data) -> Measure:
            for n, s in (("train", train), ("validation", val), ("test", test))}
     set_seed(cell.seed)
     model: Any = classifier(spec, data.label_names, len(tokenizer)).to(device.torch)
+    attention.apply(model, device)  # the kernel per train/eval mode, as bench's fit does
     ds: Any = WindowDataset(enc["train"], train.labels)
     sampler = (LengthBucketSampler([len(x) for x in enc["train"].input_ids], tp.batch_size, cell.seed)
                if tp.group_by_length else RandomSampler(ds, generator=torch.Generator().manual_seed(cell.seed)))

@@ -152,8 +152,12 @@ def ablation(cell: Cell, name: str) -> list[tuple[str, Cell, dict]]:
         flipped = not tp.group_by_length
         return [(f" group_by_length={'on' if flipped else 'off'}", cell.with_(train=tp.with_(group_by_length=flipped)),
                  {})]
-    if name == "attn":
-        return [(" attn=eager", cell, {"BENCH_ATTN": "eager"})]
+    if name == "attn":  # the other kernel than auto trains with here (bench.fit.attention)
+        from bench.fit.device import pick_device
+
+        device = pick_device(precision=tp.precision)
+        other = "sdpa" if device.kind == "cpu" and device.bf16 else "eager"
+        return [(f" attn={other}", cell, {"BENCH_ATTN": other})]
     if name == "weight_cache":
         return [(" weight_cache=off", cell, {"BENCH_WEIGHT_CACHE": "0"})]
     if name == "compile":
