@@ -101,10 +101,13 @@ def apply(model, device, opts: RuntimeOptions | None = None) -> dict[str, Any]:
     if chosen["train"] == chosen["predict"]:
         return chosen
     register()
+    # kept on the module, not in the hook's closure: a deep copy of the model copies this list with
+    # its own configs, so the copy switches its own kernels (no module walk per forward)
+    model._bench_attention_configs = _targets(model)
 
-    def by_mode(module, args):  # the configs are looked up on the module itself: a deep copy switches its own
+    def by_mode(module, args):
         want = chosen["train"] if module.training else chosen["predict"]
-        for cfg in _targets(module):
+        for cfg in module._bench_attention_configs:
             if cfg._attn_implementation != want:
                 cfg._attn_implementation = want
 
