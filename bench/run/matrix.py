@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.errors import SchemaError
 from bench.record.io import check_writable, read_record, record_path, record_status
-from bench.run.interrupt import Interrupted
+from bench.run.interrupt import Interrupted, requested
 from bench.run.plan import MatrixPlan
 
 
@@ -85,8 +85,8 @@ def run_matrix(plan: MatrixPlan, executor: str = "sequential", workers: int = 1,
             pending = _after_busy([j for j in pending if j.cid in set(busy)], done)
     except Interrupted as sig:
         stopped: Interrupted | None = sig
-    else:
-        stopped = None
+    else:  # a signal whose Interrupted some library swallowed still stops the run (the cells after it did not start)
+        stopped = Interrupted(requested()) if requested() else None
     finally:
         ex.close()
         outcome.wall_seconds = time.perf_counter() - t0
